@@ -16,7 +16,7 @@ def main(path):
                 totals[kind] += int(number)
     errors = totals.pop("error") + totals.pop("errors")
     print(
-        "all environments: %d passed, %d failed, %d skipped"
+        "total: %d passed, %d failed, %d skipped"
         % (totals["passed"], totals["failed"] + errors, totals["skipped"])
     )
 
