@@ -1,0 +1,185 @@
+"""Turn a module's source into code rewritten by the registered AST transformers.
+
+The import hook calls :func:`get_code` for a module loaded from a ``.py`` file
+that has transformers; it runs the code it gets back in the module's
+namespace, or loads the module untransformed when it gets None.
+
+Each transformer is called as ``transform(tree, module_name, filename)`` and
+returns the tree to compile (returning None means "I changed ``tree`` in
+place"). A transformer that raises, or whose output does not compile, makes
+the whole module load untransformed, with one warning per transformer set:
+a half-applied rewrite is worse than none.
+
+Rules for transformers, so that the rewritten module looks like the source:
+
+- keep the original nodes' locations; give injected nodes the location of an
+  original node (:func:`snippet` does it), so tracebacks, ``inspect`` and line
+  numbers still point at the source file;
+- inject statements with :func:`insert_at_top`, which keeps the docstring and
+  ``from __future__`` imports first;
+- never bind a new module global: injected code reaches its helpers through
+  ``__import__("pkg.mod", None, None, ["attr"], 0).attr`` (an expression, so
+  nothing appears in ``dir(module)`` or ``import *`` and nothing is left to
+  clean up after the module body ran). That costs one ``sys.modules`` lookup
+  each time the expression runs, so keep it out of hot loops, or run it once
+  at import time.
+
+Rewritten code is cached on disk (see :mod:`sqreen.importhook._cache`), keyed
+by the source digest, the module name and path, this engine's version and
+each transformer's prefix, identity and version: a transformer must bump its
+version whenever its output for the same source changes.
+"""
+import ast
+import io
+import sys
+
+from sqreen import _log
+from sqreen.importhook import _cache
+
+#: Part of every cache key and file name; bump when this module's output changes.
+ENGINE_VERSION = 1
+
+
+def _identity(transform):
+    """A name for ``transform`` that is the same in every process (no addresses)."""
+    if not hasattr(transform, "__name__"):  # a callable instance: name its class
+        transform = type(transform)
+    qualname = getattr(transform, "__qualname__", None) or transform.__name__
+    return "%s.%s" % (getattr(transform, "__module__", None) or "?", qualname)
+
+
+def describe(transformers):
+    """Human-readable identities of ``transformers``, for messages."""
+    return ", ".join("%s@%s" % (_identity(t.transform), t.version) for t in transformers)
+
+
+def transformer_key(fullname, filename, transformers):
+    """The cache key digest for this module under these transformers."""
+    parts = ["engine=%d" % ENGINE_VERSION, "optimize=%d" % sys.flags.optimize, fullname, filename]
+    for t in transformers:
+        parts.append("%s|%s|%s" % (t.prefix, _identity(t.transform), t.version))
+    return _cache.digest("\n".join(parts).encode("utf-8"))
+
+
+def _compile(source, filename, flags):
+    # dont_inherit: the agent's own __future__ flags must not leak into the app's code.
+    return compile(source, filename, "exec", flags, True)
+
+
+def get_code(fullname, filename, transformers):
+    """The module's code rewritten by ``transformers``, or None to load it untransformed."""
+    try:
+        return _get_code(fullname, filename, transformers)
+    except Exception:
+        _log.log_once(
+            "importhook.transform.internal",
+            "sqreen: could not transform module %s; loading it unchanged",
+            fullname,
+            exc_info=True,
+        )
+        return None
+
+
+def _get_code(fullname, filename, transformers):
+    with io.open(filename, "rb") as f:
+        source = f.read()
+    source_digest = _cache.digest(source)
+    key = transformer_key(fullname, filename, transformers)
+    path = _cache.cache_path(filename, key, ENGINE_VERSION)
+    if path is not None:
+        code = _cache.load(path, source_digest, key)
+        if code is not None:
+            return code
+    try:
+        tree = _compile(source, filename, ast.PyCF_ONLY_AST)
+    except (SyntaxError, ValueError, TypeError):
+        return None  # the original loader raises the same error for the app to see
+    for transformer in transformers:
+        try:
+            result = transformer.transform(tree, fullname, filename)
+        except Exception:
+            _log.log_once(
+                "importhook.transform.failed:%s" % describe([transformer]),
+                "sqreen: transformer %s failed on module %s; loading it unchanged",
+                describe([transformer]),
+                fullname,
+                exc_info=True,
+            )
+            return None
+        if result is not None:
+            tree = result
+    try:
+        ast.fix_missing_locations(tree)
+        code = _compile(tree, filename, 0)
+    except Exception:
+        _log.log_once(
+            "importhook.transform.compile:%s" % describe(transformers),
+            "sqreen: transformers %s produced code that does not compile for module %s; "
+            "loading it unchanged",
+            describe(transformers),
+            fullname,
+            exc_info=True,
+        )
+        return None
+    if path is not None:
+        _cache.store(path, source_digest, key, code)
+    return code
+
+
+def _is_docstring(stmt):
+    if not isinstance(stmt, ast.Expr):
+        return False
+    value = stmt.value
+    if isinstance(value, getattr(ast, "Constant", ())) and isinstance(getattr(value, "value", None), str):
+        return True
+    return sys.version_info < (3, 8) and isinstance(value, ast.Str)
+
+
+def _is_future_import(stmt):
+    return isinstance(stmt, ast.ImportFrom) and stmt.module == "__future__"
+
+
+def header_length(tree):
+    """How many statements at the top of ``tree`` must stay first (docstring, future imports)."""
+    body = tree.body
+    n = 1 if body and _is_docstring(body[0]) else 0
+    while n < len(body) and _is_future_import(body[n]):
+        n += 1
+    return n
+
+
+def _locate(node, anchor):
+    node.lineno, node.col_offset = anchor.lineno, anchor.col_offset
+    if "end_lineno" in node._attributes:
+        end_lineno = getattr(anchor, "end_lineno", None)
+        end_col = getattr(anchor, "end_col_offset", None)
+        node.end_lineno = anchor.lineno if end_lineno is None else end_lineno
+        node.end_col_offset = anchor.col_offset if end_col is None else end_col
+
+
+def snippet(source, anchor):
+    """Parse ``source`` into statements located at node ``anchor``, ready to inject."""
+    stmts = _compile(source, "<sqreen>", ast.PyCF_ONLY_AST).body
+    for stmt in stmts:
+        for node in ast.walk(stmt):
+            if "lineno" in node._attributes:
+                _locate(node, anchor)
+    return stmts
+
+
+def insert_at_top(tree, source):
+    """Inject the statements of ``source`` after the module's docstring and future imports.
+
+    They take the location of the first statement they precede (or of the
+    last header statement), so line numbers of the original code do not move.
+    """
+    n = header_length(tree)
+    body = tree.body
+    if n < len(body):
+        anchor = body[n]
+    elif body:
+        anchor = body[-1]
+    else:
+        anchor = ast.Pass(lineno=1, col_offset=0)
+    body[n:n] = snippet(source, anchor)
+    return tree
