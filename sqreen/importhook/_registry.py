@@ -1,0 +1,199 @@
+"""What the import hook watches: per-module callbacks and source transformers.
+
+The registry lives in interpreter-wide state (an attribute of ``sys``) rather
+than in this module, so that two copies of the package imported under
+different paths (say the repository and an installed wheel) share one set of
+registrations and one finder. Readers on the import fast path only test set
+membership, which needs no lock; writers take the shared lock.
+"""
+import collections
+import sys
+import threading
+
+from sqreen._log import log_once
+
+#: Interpreter-wide key; bump the suffix if the state's layout changes.
+STATE_KEY = "_sqreen_importhook_state_v1"
+#: Attribute set to True on the engine's finder and loaders, whatever copy made them.
+FINDER_MARKER = "_sqreen_importhook_finder"
+LOADER_MARKER = "_sqreen_importhook_loader"
+
+#: One registered source transformer. ``prefix`` matches that module and its
+#: submodules; ``transform(tree, module_name, filename) -> tree`` rewrites the
+#: AST; ``version`` is part of the cache key of the transformed code.
+Transformer = collections.namedtuple("Transformer", "prefix transform version")
+
+
+def _new_state():
+    return {
+        # Exact names with callbacks, and transformer prefixes: the fast path.
+        "watched": set(),
+        # First dotted component of every transformer prefix.
+        "roots": set(),
+        # name -> [Hook] in registration order.
+        "callbacks": {},
+        # [Transformer] in registration order.
+        "transformers": [],
+        # name -> how many of our loaders are executing that module right now.
+        "loading": {},
+        "lock": threading.RLock(),
+        # Per-thread set of names the finder is currently resolving.
+        "local": threading.local(),
+    }
+
+
+def shared_state():
+    """The interpreter-wide registry state, created on first use."""
+    state = sys.__dict__.get(STATE_KEY)
+    if state is None:
+        state = sys.__dict__.setdefault(STATE_KEY, _new_state())
+    return state
+
+
+_state = shared_state()
+watched = _state["watched"]
+roots = _state["roots"]
+_callbacks = _state["callbacks"]
+_transformers = _state["transformers"]
+_loading = _state["loading"]
+lock = _state["lock"]
+local = _state["local"]
+
+
+class Hook(object):
+    """A registered post-import callback; ``remove()`` unregisters it."""
+
+    __slots__ = ("name", "callback")
+
+    def __init__(self, name, callback):
+        self.name = name
+        self.callback = callback
+
+    def remove(self):
+        """Unregister the callback (idempotent); patches it made stay."""
+        with lock:
+            hooks = _callbacks.get(self.name, ())
+            for i, hook in enumerate(hooks):
+                if hook is self:
+                    del hooks[i]
+                    break
+            if not hooks:
+                _callbacks.pop(self.name, None)
+            _refresh_watched()
+
+    def __repr__(self):
+        return "<importhook callback %r on %s>" % (self.callback, self.name)
+
+
+class TransformerHandle(object):
+    """A registered source transformer; ``remove()`` unregisters it."""
+
+    __slots__ = ("record",)
+
+    def __init__(self, record):
+        self.record = record
+
+    def remove(self):
+        """Unregister the transformer (idempotent); modules already loaded keep their code."""
+        with lock:
+            for i, record in enumerate(_transformers):
+                if record is self.record:
+                    del _transformers[i]
+                    break
+            _refresh_watched()
+
+
+def _refresh_watched():
+    """Recompute the fast-path sets in place (caller holds the lock)."""
+    names = set(_callbacks)
+    prefixes = set(t.prefix for t in _transformers)
+    names.update(prefixes)
+    new_roots = set(p.partition(".")[0] for p in prefixes)
+    # Add before discarding so that a concurrent reader never misses a name
+    # that stays watched.
+    watched.update(names)
+    watched.intersection_update(names)
+    roots.update(new_roots)
+    roots.intersection_update(new_roots)
+
+
+def _is_lazy(module):
+    """True for a module made by ``importlib.util.LazyLoader`` and not loaded yet.
+
+    Reading any attribute of such a module would load it, so only its type is
+    looked at.
+    """
+    return type(module).__name__ == "_LazyModule"
+
+
+def add_callback(name, callback):
+    """Register ``callback(module)`` for module ``name``; return its Hook.
+
+    When the module is already imported (and not being executed by our
+    loader right now), the callback runs at once, outside the lock.
+    """
+    hook = Hook(name, callback)
+    with lock:
+        _callbacks.setdefault(name, []).append(hook)
+        watched.add(name)
+        module = sys.modules.get(name)
+        run_now = module is not None and not _loading.get(name) and not _is_lazy(module)
+    if run_now:
+        run_callbacks(name, module, [hook])
+    return hook
+
+
+def add_transformer(prefix, transform, version):
+    """Register a source transformer for ``prefix`` and its submodules."""
+    record = Transformer(prefix, transform, version)
+    with lock:
+        _transformers.append(record)
+        watched.add(prefix)
+        roots.add(prefix.partition(".")[0])
+    return TransformerHandle(record)
+
+
+def is_watched(fullname):
+    """Whether the finder must intercept ``fullname`` (exact name or under a prefix)."""
+    if fullname in watched:
+        return True
+    return bool(transformers_for(fullname))
+
+
+def transformers_for(fullname):
+    """The transformers whose prefix matches ``fullname``, in registration order."""
+    if not roots or fullname.partition(".")[0] not in roots:
+        return []
+    return [t for t in list(_transformers) if fullname == t.prefix or fullname.startswith(t.prefix + ".")]
+
+
+def begin_loading(name):
+    """Mark ``name`` as being executed by our loader (callbacks will follow)."""
+    with lock:
+        _loading[name] = _loading.get(name, 0) + 1
+
+
+def end_loading(name):
+    """Unmark ``name``; return the callbacks to run now, in registration order."""
+    with lock:
+        left = _loading.get(name, 1) - 1
+        if left:
+            _loading[name] = left
+        else:
+            _loading.pop(name, None)
+        return list(_callbacks.get(name, ()))
+
+
+def run_callbacks(name, module, hooks):
+    """Call each hook on ``module``; an error is logged once and the others still run."""
+    for hook in hooks:
+        try:
+            hook.callback(module)
+        except Exception:
+            log_once(
+                "importhook.callback.%s" % name,
+                "sqreen: import callback %r for module %s failed",
+                hook.callback,
+                name,
+                exc_info=True,
+            )
