@@ -1,0 +1,101 @@
+"""Hooking methods of C types through a subclass the library is asked to use.
+
+Methods of C types (``sqlite3.Connection.execute``, ``psycopg2``'s cursor)
+cannot be replaced: the type refuses new attributes. Many such libraries take
+a ``factory=`` argument naming the class to instantiate instead; a subclass
+whose methods go through hook points, passed as that factory, hooks every
+object the library hands out while ``isinstance(obj, TheCType)`` stays true.
+
+The pattern, for sqlite3::
+
+    cursor_hooks = {"execute": hp_cursor_execute}
+    connection_hooks = {"execute": hp_execute,
+                        "cursor": FactoryArgument("factory", 0, sqlite3.Cursor, cursor_hooks)}
+    undo = _wrappers.install(sqlite3, "connect",
+                             FactoryArgument("factory", 5, sqlite3.Connection, connection_hooks))
+
+A factory the application passes itself is kept: the hooked subclass derives
+from it. Objects created while hooked keep their class after ``undo()``;
+their hook points simply have no callbacks any more.
+"""
+import threading
+
+__all__ = ["FactoryArgument", "hooked_subclass"]
+
+_lock = threading.Lock()
+_subclasses = {}  # (base, id(hooks)) -> (hooks, subclass)
+
+
+def _lookup(cls, name):
+    for klass in cls.__mro__:
+        if name in vars(klass):
+            return vars(klass)[name]
+    raise AttributeError("%r has no attribute %r" % (cls, name))
+
+
+def _through(name, raw, hookpoint):
+    """A method calling ``raw`` (bound to self) through ``hookpoint``."""
+
+    def method(*args, **kwargs):
+        self = args[0]
+        bound = raw.__get__(self, type(self))
+        if hookpoint.active:
+            return hookpoint.call(bound, self, args[1:], kwargs)
+        return bound(*args[1:], **kwargs)
+
+    method.__name__ = name
+    method.__doc__ = getattr(raw, "__doc__", None)
+    method.__wrapped__ = raw
+    return method
+
+
+def hooked_subclass(base, hooks):
+    """Return a subclass of ``base`` whose methods named in ``hooks`` go through hook points.
+
+    ``hooks`` maps a method name to a hook point (or a ``FactoryArgument``);
+    the method of ``base`` (the C one, or an override of the application's
+    own factory) is called bound to the instance. The subclass is cached per
+    ``base`` and ``hooks`` object, so a factory passed on every call does not
+    make a new class each time.
+    """
+    key = (base, id(hooks))
+    with _lock:
+        cached = _subclasses.get(key)
+        if cached is not None and cached[0] is hooks:
+            return cached[1]
+        namespace = {"__module__": base.__module__, "__doc__": base.__doc__, "__slots__": ()}
+        for name, hook in hooks.items():
+            namespace[name] = _through(name, _lookup(base, name), hook)
+        subclass = type(base)(base.__name__, (base,), namespace)
+        _subclasses[key] = (hooks, subclass)
+        return subclass
+
+
+class FactoryArgument(object):
+    """Stands in for a hook point: the call goes on with its factory argument hooked.
+
+    ``keyword`` / ``position`` locate the factory argument (``position``
+    does not count ``self``; None when it is keyword-only); ``default`` is the
+    class the callee uses when the caller passes none; ``hooks`` is given to
+    ``hooked_subclass``. Usable wherever a hook point is: with
+    ``_wrappers.install`` on a module function, or as a value of ``hooks``
+    for a method that itself takes a factory (``Connection.cursor``).
+    """
+
+    active = True
+
+    def __init__(self, keyword, position, default, hooks):
+        self.keyword = keyword
+        self.position = position
+        self.default = default
+        self.hooks = hooks
+
+    def call(self, wrapped, instance, args, kwargs):
+        position = self.position
+        if position is not None and len(args) > position:
+            factory = hooked_subclass(args[position], self.hooks)
+            args = args[:position] + (factory,) + args[position + 1:]
+        else:
+            kwargs = dict(kwargs)
+            kwargs[self.keyword] = hooked_subclass(kwargs.get(self.keyword) or self.default, self.hooks)
+        return wrapped(*args, **kwargs)
