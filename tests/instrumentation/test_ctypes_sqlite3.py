@@ -37,7 +37,10 @@ def test_connection_and_cursor_methods_go_through_hookpoints(hooks):
     assert hooks["conn"].instances == [conn]
     assert hooks["conn"].arguments == [(("CREATE TABLE t (x)",), {})]
     assert hooks["cursor"].instances[-2:] == [cursor, cursor]
-    assert hooks["cursor"].arguments[-2:] == [(("INSERT INTO t VALUES (?)", (1,)), {}), (("SELECT x FROM t",), {})]
+    assert hooks["cursor"].arguments[-2:] == [
+        (("INSERT INTO t VALUES (?)", (1,)), {}),
+        (("SELECT x FROM t",), {}),
+    ]
     conn.close()
 
 
