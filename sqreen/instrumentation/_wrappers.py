@@ -240,6 +240,7 @@ def _callable_wrapper(layer, target, kind, instance=None):
     return wrapper
 
 
+# Exact types only: proxies (wrapt's, ours) claim their target's __class__.
 _ROUTINES = (types.FunctionType, types.BuiltinFunctionType, types.MethodType)
 
 
@@ -250,11 +251,11 @@ def wrap(func, hookpoint, method=False):
     class: its first positional argument is reported as the instance.
     """
     layer = _Layer(None, getattr(func, "__name__", None), hookpoint)
-    if isinstance(func, types.FunctionType):
+    if type(func) is types.FunctionType:
         return _callable_wrapper(layer, func, "method" if method else "fixed")
-    if isinstance(func, types.MethodType) and func.__self__ is not None:
+    if type(func) is types.MethodType and func.__self__ is not None:
         return _callable_wrapper(layer, func, "fixed", func.__self__)
-    if isinstance(func, _ROUTINES):
+    if type(func) in _ROUTINES:
         return _callable_wrapper(layer, func, "fixed")
     return _callable_wrapper(layer, func, "proxy")
 
@@ -287,16 +288,16 @@ def _find(owner, name):
 def _build(layer, raw, in_class):
     """Return what to put in the owner's __dict__ in place of ``raw``."""
     if in_class:
-        if isinstance(raw, types.FunctionType):
+        if type(raw) is types.FunctionType:
             return _callable_wrapper(layer, raw, "method")
-        if isinstance(raw, staticmethod) and isinstance(raw.__func__, types.FunctionType):
+        if type(raw) is staticmethod and type(raw.__func__) is types.FunctionType:
             return staticmethod(_callable_wrapper(layer, raw.__func__, "fixed"))
-        if isinstance(raw, classmethod) and isinstance(raw.__func__, types.FunctionType):
+        if type(raw) is classmethod and type(raw.__func__) is types.FunctionType:
             return classmethod(_callable_wrapper(layer, raw.__func__, "method"))
         return _callable_wrapper(layer, raw, "proxy")
-    if isinstance(raw, types.MethodType) and raw.__self__ is not None:
+    if type(raw) is types.MethodType and raw.__self__ is not None:
         return _callable_wrapper(layer, raw, "fixed", raw.__self__)
-    if isinstance(raw, _ROUTINES):
+    if type(raw) in _ROUTINES:
         return _callable_wrapper(layer, raw, "fixed")
     return _callable_wrapper(layer, raw, "proxy")
 
