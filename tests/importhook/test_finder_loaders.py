@@ -30,7 +30,11 @@ for name in ("pkg", "pkg.sub", "pkg.sub.leaf"):
 
 @pytest.mark.parametrize(
     "statement",
-    ["import pkg.sub.leaf", "from pkg.sub import leaf", "import importlib; importlib.import_module('pkg.sub.leaf')"],
+    [
+        "import pkg.sub.leaf",
+        "from pkg.sub import leaf",
+        "import importlib; importlib.import_module('pkg.sub.leaf')",
+    ],
 )
 def test_packages_and_submodules_fire_in_import_order(tmp_path, statement):
     root = make_tree(tmp_path, PKG)
@@ -52,7 +56,8 @@ def test_module_and_spec_keep_the_real_loader_and_resources_work(tmp_path):
             print(type(m.__loader__).__name__, m.__spec__.loader is m.__loader__)
         print(pkg.__loader__.is_package("pkg"), "LEVEL" in leaf.__loader__.get_source("pkg.sub.leaf"))
         print(pkgutil.get_data("pkg", "data.txt").decode().strip())
-        print(pkg.__loader__.get_data(os.path.join(os.path.dirname(pkg.__file__), "data.txt")).decode().strip())
+        data = os.path.join(os.path.dirname(pkg.__file__), "data.txt")
+        print(pkg.__loader__.get_data(data).decode().strip())
         if sys.version_info >= (3, 7):
             import importlib.resources
             print(importlib.resources.read_text("pkg", "data.txt").strip())
