@@ -163,7 +163,12 @@ class _Proxy(object):
 
     @property
     def __class__(self):
-        return self.__wrapped__.__class__
+        # Pass for the target in isinstance checks, except over another
+        # wrapper: its owner's tooling must not take our layer for its own.
+        target = self.__wrapped__
+        if hasattr(target, "__wrapped__"):
+            return _Proxy
+        return target.__class__
 
     def __getattr__(self, name):
         if name.startswith("_sq_"):
