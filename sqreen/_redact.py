@@ -27,7 +27,7 @@ MAX_DEPTH = 20
 # these (so ``X-Api-Key``, ``apiKey`` and ``api_key`` all match) ...
 _SECRET_PARTS = (
     "password", "passwd", "passphrase", "secret", "token", "apikey", "accesskey",
-    "privatekey", "authorization", "authentication", "cookie", "session", "csrf",
+    "privatekey", "authorization", "authentication", "cookie", "session", "sessid", "csrf",
     "xsrf", "creditcard", "cardnumber", "ccnumber", "cvv", "cvc", "bearer", "jwt",
     "signature", "credential",
 )
