@@ -43,7 +43,16 @@ setup(
         'requests>=2.20,<2.28; python_version < "3"',
         'requests>=2.20; python_version >= "3"',
     ],
-    extras_require={},
+    extras_require={
+        # A small web app to try the agent on (sqreen-start flask --app app run).
+        "demo": ['flask>=1.1,<2; python_version < "3"', 'flask>=1.1; python_version >= "3"'],
+    },
+    entry_points={
+        "console_scripts": [
+            "sqreen = sqreen._cli:main",
+            "sqreen-start = sqreen._cli:start_main",
+        ],
+    },
     classifiers=[
         "Programming Language :: Python :: 2.7",
         "Programming Language :: Python :: 3",

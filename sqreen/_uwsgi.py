@@ -1,0 +1,77 @@
+"""Check that uWSGI runs Python the way the agent needs, and say plainly what is missing.
+
+uWSGI's defaults suit single-threaded apps without background work: no
+threads for Python code, sub-interpreters, no Python-level fork hooks in
+workers, and apps loaded once in the master then forked. Each of these
+breaks a part of the agent (its reporter thread, its per-process state, its
+after-fork reset), so each missing option gets one warning naming the fix.
+:func:`check` is a pure function of ``uwsgi.opt``.
+"""
+import sys
+
+_FALSE = ("", "0", "false", "no", "off")
+
+_POSTFORK_HINT = (
+    "or keep preloading and call sqreen.start() in each worker from a function decorated "
+    "with @uwsgidecorators.postfork"
+)
+
+
+def _value(opt, key):
+    """The option's value as text ('' when absent); flags and lists are reduced to one value."""
+    value = opt.get(key)
+    if value is None:
+        value = opt.get(key.encode("ascii"))
+    if isinstance(value, list):
+        value = value[-1] if value else None
+    if value is None or value is False:
+        return ""
+    if value is True:
+        return "true"
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    return str(value).strip().lower()
+
+
+def _enabled(opt, key):
+    return _value(opt, key) not in _FALSE
+
+
+def _threads(opt):
+    try:
+        return int(_value(opt, "threads") or 0)
+    except ValueError:
+        return 0
+
+
+def check(opt):
+    """Warnings (one line each) for the options in ``opt`` that the agent needs and lacks."""
+    warnings = []
+    if not _enabled(opt, "enable-threads") and _threads(opt) < 1:
+        warnings.append(
+            "uWSGI runs without --enable-threads: the agent's reporter thread cannot run; "
+            "add --enable-threads"
+        )
+    if not _enabled(opt, "single-interpreter"):
+        warnings.append(
+            "uWSGI runs without --single-interpreter: the agent does not support sub-interpreters; "
+            "add --single-interpreter"
+        )
+    if not _enabled(opt, "py-call-osafterfork"):
+        warnings.append(
+            "uWSGI runs without --py-call-osafterfork: workers skip Python's after-fork hooks, so the "
+            "agent cannot reset its state in them; add --py-call-osafterfork"
+        )
+    if _enabled(opt, "master") and not (_enabled(opt, "lazy-apps") or _enabled(opt, "lazy")):
+        warnings.append(
+            "uWSGI runs with --master without --lazy-apps: the app (and the agent) load once in the "
+            "master and workers are forked from it; add --lazy-apps, " + _POSTFORK_HINT
+        )
+    return warnings
+
+
+def current_opt():
+    """``uwsgi.opt`` when running inside uWSGI, else None (never imports anything)."""
+    module = sys.modules.get("uwsgi")
+    opt = getattr(module, "opt", None)
+    return opt if isinstance(opt, dict) else None
