@@ -116,10 +116,10 @@ def redact(value, _depth=0, _seen=None):
     Containers are copied, never modified in place; anything nested deeper
     than ``MAX_DEPTH`` or referring back to itself becomes a marker string.
     """
+    if isinstance(value, six.binary_type):  # bytes are reported as text
+        return redact_text(_as_text(value))
     if isinstance(value, six.string_types):
         return redact_text(value)
-    if isinstance(value, six.binary_type):  # Python 3 bytes: report them as text
-        return redact_text(value.decode("utf-8", "replace"))
     if isinstance(value, (dict, list, tuple)):
         if _depth >= MAX_DEPTH:
             return TOO_DEEP
@@ -136,6 +136,16 @@ def redact(value, _depth=0, _seen=None):
         finally:
             _seen.discard(ident)
     return value
+
+
+def _as_text(data):
+    if six.PY2:
+        try:
+            data.decode("utf-8")
+            return data  # valid UTF-8: keep the native str
+        except UnicodeDecodeError:
+            pass
+    return data.decode("utf-8", "replace")
 
 
 def _redact_dict(value, depth, seen):

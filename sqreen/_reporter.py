@@ -39,6 +39,8 @@ import time
 import six
 
 from sqreen import _events, _log, _redact
+from sqreen._sink_file import FileSink
+from sqreen._sink_http import HttpSink
 
 _monotonic = getattr(time, "monotonic", time.time)
 
@@ -356,16 +358,12 @@ def _sink(st):
     if st.sink is None:
         cfg = st.config
         if cfg["url"]:
-            from sqreen._sink_http import HttpSink
-
             st.sink = HttpSink(
                 cfg["url"], token=cfg["token"], connect_timeout=cfg["http_connect_timeout"],
                 read_timeout=cfg["http_read_timeout"], max_retries=cfg["http_max_retries"],
                 batch_size=cfg["http_batch_size"],
             )
         else:
-            from sqreen._sink_file import FileSink
-
             st.sink = FileSink(cfg["events_file"])
     return st.sink
 
@@ -374,8 +372,12 @@ def _deliver(st, stats, batch, budget):
     """Encode and send ``batch``; True when the sink works again after failing."""
     lines = []
     for event in batch:
-        kind = event.get("kind", "unknown") if isinstance(event, dict) else "unknown"
-        stats.events[kind] += 1
+        if not isinstance(event, dict):
+            _log.log_once("reporter.not_a_dict", "sqreen: dropped an event that is not a dict: %r",
+                          type(event))
+            stats.dropped += 1
+            continue
+        stats.events[event.get("kind", "unknown")] += 1
         line = encode(event)
         if line is None:
             stats.dropped += 1
