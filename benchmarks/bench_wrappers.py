@@ -77,7 +77,9 @@ def closure_decorator(func):
     return wrapper
 
 
-VARIANTS = ["bare", "ours: no callbacks", "ours: pre", "ours: pre+post", "wrapt C: pre+post", "closure: pre+post"]
+VARIANTS = [
+    "bare", "ours: no callbacks", "ours: pre", "ours: pre+post", "wrapt C: pre+post", "closure: pre+post",
+]
 
 
 def callee(target, variant):
@@ -142,9 +144,9 @@ def print_table(results):
     for name, target, variant in rows():
         ns = results[name]
         bare = results["%s | bare" % target]
-        print("%-18s %-22s %10.1f %12s" % (target, variant, ns, "" if variant == "bare" else "%+.1f" % (ns - bare)))
-    print("\n%s %s, wrapt %s (%s)" % (sys.implementation.name if hasattr(sys, "implementation") else "python",
-                                     sys.version.split()[0], wrapt.__version__, wrapt_kind()))
+        over = "" if variant == "bare" else "%+.1f" % (ns - bare)
+        print("%-18s %-22s %10.1f %12s" % (target, variant, ns, over))
+    print("\nPython %s, wrapt %s (%s)" % (sys.version.split()[0], wrapt.__version__, wrapt_kind()))
 
 
 def wrapt_kind():
