@@ -35,8 +35,8 @@ class Backend(object):
 
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                backend.requests.append({"path": self.path, "headers": dict((k.lower(), v) for k, v in self.headers.items()),
-                                         "body": body})
+                headers = dict((k.lower(), v) for k, v in self.headers.items())
+                backend.requests.append({"path": self.path, "headers": headers, "body": body})
                 answer = backend.script.pop(0) if backend.script else 200
                 if answer == "close":
                     self.close_connection = True
@@ -294,8 +294,8 @@ def test_the_child_of_a_fork_uses_its_own_connections(backend):
         env={"URL": server.url, "NO_PROXY": "127.0.0.1"},
     )
     assert out.strip() == "0"
-    names = sorted(e["name"] for i in range(len(server.requests)) for e in server.events(i) if e["kind"] == "track")
-    assert names == ["child", "parent"]
+    events = [e for i in range(len(server.requests)) for e in server.events(i)]
+    assert sorted(e["name"] for e in events if e["kind"] == "track") == ["child", "parent"]
 
 
 def test_env_is_loopback_only():
