@@ -150,13 +150,16 @@ def _optional(name):
 
 
 def _check_uwsgi():
-    from sqreen import _uwsgi
+    from sqreen import _nonweb, _uwsgi
 
-    opt = _uwsgi.current_opt()
-    if opt is None:
-        return
-    for warning in _uwsgi.check(opt):
-        _log.log_once("uwsgi:" + warning, "sqreen: %s", warning)
+    def warn(opt):
+        try:
+            for warning in _uwsgi.check(opt):
+                _log.log_once("uwsgi:" + warning, "sqreen: %s", warning)
+        except Exception:
+            _log.log_once("runtime:uwsgi", "sqreen: cannot check the uWSGI options", exc_info=True)
+
+    _uwsgi.when_options_known(warn, _nonweb.read_cmdline() or [])
 
 
 class _FallbackHandler(logging.StreamHandler):

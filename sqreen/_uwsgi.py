@@ -8,6 +8,7 @@ after-fork reset), so each missing option gets one warning naming the fix.
 :func:`check` is a pure function of ``uwsgi.opt``.
 """
 import sys
+import threading
 
 _FALSE = ("", "0", "false", "no", "off")
 
@@ -75,3 +76,56 @@ def current_opt():
     module = sys.modules.get("uwsgi")
     opt = getattr(module, "opt", None)
     return opt if isinstance(opt, dict) else None
+
+
+def is_uwsgi_command(argv):
+    """Whether the command line is the uWSGI server's own (``uwsgi``, ``/usr/bin/uwsgi-core`` ...)."""
+    return bool(argv) and argv[0].replace("\\", "/").rsplit("/", 1)[-1].lower().startswith("uwsgi")
+
+
+class _Watcher(object):
+    """A meta-path entry that finds nothing: it waits for uWSGI's module, then calls back once.
+
+    uWSGI creates its ``uwsgi`` module after Python's start-up, so a bootstrap
+    that starts the agent from ``sitecustomize`` cannot read the options yet;
+    the next import after the module appears is a safe moment to. Once fired
+    it stays in ``sys.meta_path``, inert: leaving the list while the import
+    system walks it would make that import skip the next finder.
+    """
+
+    def __init__(self, callback):
+        self.callback = callback
+        self.lock = threading.Lock()
+
+    def _poll(self):
+        if self.callback is None:
+            return
+        opt = current_opt()
+        if opt is None:
+            return
+        with self.lock:
+            callback, self.callback = self.callback, None
+        if callback is not None:
+            callback(opt)
+
+    def find_spec(self, name, path=None, target=None):
+        self._poll()
+
+    def find_module(self, name, path=None):
+        self._poll()
+
+
+def when_options_known(callback, cmdline):
+    """Call ``callback(uwsgi.opt)`` now under uWSGI, later if uWSGI has not made its module yet.
+
+    ``cmdline`` is the process's command line (to recognise uWSGI before its module exists).
+    Returns True when the callback ran or is pending.
+    """
+    opt = current_opt()
+    if opt is not None:
+        callback(opt)
+        return True
+    if is_uwsgi_command(cmdline):
+        sys.meta_path.insert(0, _Watcher(callback))
+        return True
+    return False
