@@ -34,7 +34,7 @@ import sys
 import threading
 
 from .. import _log
-from . import _budget
+from . import _budget, _dispatch
 
 clock = _budget.clock
 
@@ -138,25 +138,27 @@ class Registration(object):
 class HookPoint(object):
     """The callbacks of one target and the dispatch that runs them.
 
-    ``active`` is False while no callback is attached, so a mechanism can
-    call straight through. ``on_empty`` (if set) is called, without
-    arguments, when the last registration is removed: the mechanism that
-    installed this hook point uses it to restore the target.
+    ``call(wrapped, instance, args, kwargs)`` runs a call with the callbacks
+    around it; it is regenerated (see ``_dispatch``) whenever the callbacks
+    change, and ``dispatch`` is its generic, slower twin. ``active`` is False
+    while no callback is attached, so a mechanism can call straight through.
+    ``on_empty`` (if set) is called, without arguments, when the last
+    registration is removed: the mechanism that installed this hook point
+    restores the target then. Functions in ``listeners`` are called, under
+    the hook point's lock, after every change of the callbacks.
     """
 
-    __slots__ = ("name", "active", "pre", "post", "failing", "on_empty", "_regs", "_lock", "_seq",
-                 "__weakref__")
+    __slots__ = ("name", "active", "pre", "post", "failing", "call", "on_empty", "listeners", "_regs",
+                 "_lock", "_seq", "__weakref__")
 
     def __init__(self, name="?"):
         self.name = name
-        self.active = False
-        self.pre = ()  # tuples of (callback, interruptible), in run order
-        self.post = ()
-        self.failing = ()
         self.on_empty = None
+        self.listeners = []
         self._regs = []
         self._lock = threading.Lock()
         self._seq = 0
+        self._rebuild()
 
     def __repr__(self):
         return "<HookPoint %s: %d hooks>" % (self.name, len(self._regs))
@@ -189,20 +191,39 @@ class HookPoint(object):
 
     def _rebuild(self):
         regs = sorted(self._regs, key=lambda r: (r.priority, r.seq))
-        # Each chain is swapped in whole: a concurrent call sees the old or the new one.
+        # Chains are tuples of (callback, interruptible), swapped in whole: a
+        # concurrent call sees the old set or the new one.
         self.pre = tuple((r.pre, r.interruptible) for r in regs if r.pre is not None)
         self.post = tuple((r.post, r.interruptible) for r in regs if r.post is not None)
         self.failing = tuple((r.failing, r.interruptible) for r in regs if r.failing is not None)
+        self.call = self._generate_call()
         self.active = bool(self.pre or self.post or self.failing)
+        for listener in list(self.listeners):
+            try:
+                listener()
+            except Exception:
+                _log.log_once("instrumentation.listener:%s" % self.name,
+                              "sqreen: updating the hook on %s failed", self.name, exc_info=True)
 
-    # -- dispatch -----------------------------------------------------
+    def chains(self):
+        """The current ``(pre, post, failing)`` chains."""
+        return self.pre, self.post, self.failing
 
-    def call(self, wrapped, instance, args, kwargs):
-        """Call ``wrapped(*args, **kwargs)`` with the callbacks around it."""
-        try:
-            state = _tls.state
-        except AttributeError:
-            state = thread_state()
+    def _generate_call(self):
+        lines, objects = _dispatch.body(self.chains(), "instance", "args", "kwargs",
+                                        "wrapped(*args, **kwargs)", "wrapped")
+        objects.update(dispatch_objects(self))
+        source = _dispatch.function_source("call", "wrapped, instance, args, kwargs", lines)
+        exec(compile(source, "<sqreen dispatch>", "exec"), objects)
+        return objects["call"]
+
+    # -- the generic dispatch and its parts -----------------------------
+
+    thread_state = staticmethod(thread_state)
+
+    def dispatch(self, wrapped, instance, args, kwargs):
+        """What ``call`` does, with loops: the path for requests with a budget."""
+        state = thread_state()
         if state[0] or not self.active:
             return wrapped(*args, **kwargs)
         budget = _budget.current() if _budget.enabled else None
@@ -210,6 +231,26 @@ class HookPoint(object):
             args, kwargs, replaced = self.run_pre(state, budget, instance, args, kwargs)
             if replaced is not None:
                 return replaced.value
+        return self._invoke(state, budget, wrapped, instance, args, kwargs)
+
+    def resume(self, at, action, wrapped, instance, args, kwargs):
+        """Finish a call after the pre callback ``at[0]`` returned ``action`` (``at[1]``: the rest)."""
+        kind = type(action)
+        if kind is ReturnValue:
+            return action.value
+        if kind is ReplaceArgs:
+            args, kwargs = action.args, action.kwargs
+        else:
+            self._bad_action(at[0], "pre", action)
+        state = thread_state()
+        budget = _budget.current() if _budget.enabled else None
+        if at[1]:
+            args, kwargs, replaced = self.run_pre(state, budget, instance, args, kwargs, at[1])
+            if replaced is not None:
+                return replaced.value
+        return self._invoke(state, budget, wrapped, instance, args, kwargs)
+
+    def _invoke(self, state, budget, wrapped, instance, args, kwargs):
         try:
             result = wrapped(*args, **kwargs)
         except Exception:
@@ -232,19 +273,19 @@ class HookPoint(object):
             return None
         return state, (_budget.current() if _budget.enabled else None)
 
-    def run_pre(self, state, budget, instance, args, kwargs):
+    def run_pre(self, state, budget, instance, args, kwargs, chain=None):
         """Run the pre chain; return ``(args, kwargs, ReturnValue or None)``."""
         state[0] = True
         start = clock() if budget is not None else 0.0
         try:
-            for cb, interruptible in self.pre:
+            for cb, interruptible in self.pre if chain is None else chain:
                 if budget is not None and interruptible and _spent(budget, start):
                     budget.skip()
                     continue
                 try:
                     action = cb(instance, args, kwargs)
                 except Exception:
-                    self._callback_failed(cb, "pre")
+                    self.callback_failed(cb, "pre")
                     continue
                 if action is None:
                     continue
@@ -263,54 +304,50 @@ class HookPoint(object):
 
     def run_post(self, state, budget, instance, args, kwargs, result):
         """Run the post chain; return the (possibly replaced) result."""
-        state[0] = True
-        start = clock() if budget is not None else 0.0
-        try:
-            for cb, interruptible in self.post:
-                if budget is not None and interruptible and _spent(budget, start):
-                    budget.skip()
-                    continue
-                try:
-                    action = cb(instance, args, kwargs, result)
-                except Exception:
-                    self._callback_failed(cb, "post")
-                    continue
-                if action is not None:
-                    if type(action) is ReturnValue:
-                        result = action.value
-                    else:
-                        self._bad_action(cb, "post", action)
-            return result
-        finally:
-            state[0] = False
-            if budget is not None:
-                budget.spent += clock() - start
+        return self._run_after(self.post, "post", state, budget, instance, args, kwargs, result)
 
     def run_failing(self, state, budget, instance, args, kwargs, exc):
         """Run the failing chain; return a ``ReturnValue`` that swallows ``exc``, or None."""
+        return self._run_after(self.failing, "failing", state, budget, instance, args, kwargs, exc)
+
+    def _run_after(self, chain, stage, state, budget, instance, args, kwargs, value):
+        # post: each ReturnValue replaces the result the next callbacks see.
+        # failing: the first ReturnValue swallows the exception and ends the chain.
         state[0] = True
         start = clock() if budget is not None else 0.0
         try:
-            for cb, interruptible in self.failing:
+            for cb, interruptible in chain:
                 if budget is not None and interruptible and _spent(budget, start):
                     budget.skip()
                     continue
                 try:
-                    action = cb(instance, args, kwargs, exc)
+                    action = cb(instance, args, kwargs, value)
                 except Exception:
-                    self._callback_failed(cb, "failing")
+                    self.callback_failed(cb, stage)
                     continue
-                if action is not None:
-                    if type(action) is ReturnValue:
-                        return action
-                    self._bad_action(cb, "failing", action)
-            return None
+                if action is None:
+                    continue
+                if type(action) is not ReturnValue:
+                    self._bad_action(cb, stage, action)
+                elif stage == "failing":
+                    return action
+                else:
+                    value = action.value
+            return value if stage == "post" else None
         finally:
             state[0] = False
             if budget is not None:
                 budget.spent += clock() - start
 
-    def _callback_failed(self, cb, stage):
+    def post_action(self, cb, action, result):
+        """The result after post callback ``cb`` returned the non-None ``action``."""
+        if type(action) is ReturnValue:
+            return action.value
+        self._bad_action(cb, "post", action)
+        return result
+
+    def callback_failed(self, cb, stage):
+        """Log (once per callback) and count the exception ``cb`` just raised; return None."""
         name = _name_of(cb)
         _log.log_once(
             "%s:%s:%s:%s" % (ERROR_COUNTER, self.name, stage, name),
@@ -324,6 +361,11 @@ class HookPoint(object):
             "sqreen: %s callback %s on %s returned %r, which means nothing there; ignoring it",
             stage, name, self.name, action,
         )
+
+
+def dispatch_objects(hookpoint):
+    """The objects every generated dispatch of ``hookpoint`` refers to, by name."""
+    return {"_sqreen_hp": hookpoint, "_sqreen_tls": _tls, "_sqreen_budget": _budget}
 
 
 def _spent(budget, start):

@@ -19,7 +19,7 @@ import keyword
 import sys
 import types
 
-from . import _inject_async
+from . import _dispatch, _hookpoint, _inject_async
 
 CO_VARARGS = 0x04
 CO_VARKEYWORDS = 0x08
@@ -30,20 +30,12 @@ CO_ASYNC_GENERATOR = 0x200
 _KIND_FLAGS = CO_GENERATOR | CO_COROUTINE | CO_ITERABLE_COROUTINE | CO_ASYNC_GENERATOR
 _SHAPE_FLAGS = CO_VARARGS | CO_VARKEYWORDS | _KIND_FLAGS
 
-# Placeholders in the trampoline's source, swapped for objects in co_consts.
-_HOOKPOINT = "__sqreen_hookpoint__"
-_COPY = "__sqreen_copy__"
-_LIB = "__sqreen_lib__"
+# Objects reach the trampoline as locals bound from placeholder strings that
+# are swapped for the objects in its co_consts.
 _LOCAL_PREFIX = "_sqreen_"
 
-_PLAIN = "return {hp}.call({wrapped}, {instance}, {args}, {kwargs}) if 1 else ({freevars})"
-_GENERATOR = (
-    "return (yield from {lib}.{drive}({hp}, {wrapped}, {instance}, {args}, {kwargs})) if 1 else ({freevars})"
-)
-_COROUTINE = (
-    "return (await {lib}.drive_coroutine({hp}, {wrapped}, {instance}, {args}, {kwargs}))"
-    " if 1 else ({freevars})"
-)
+_GENERATOR = "return (yield from _sqreen_lib.{drive}(_sqreen_hp, {bound}, {instance}, {args}, {kwargs}))"
+_COROUTINE = "return (await _sqreen_lib.drive_coroutine(_sqreen_hp, {bound}, {instance}, {args}, {kwargs}))"
 
 
 def supported(func, kind):
@@ -64,15 +56,23 @@ def install(func, hookpoint, kind):
                               func.__closure__)
     copy.__kwdefaults__ = func.__kwdefaults__
     copy.__qualname__ = func.__qualname__
-    trampoline = build_trampoline(original, hookpoint, copy, kind)
-    func.__code__ = trampoline
+    current = [original]
+
+    def update():
+        # Plain functions inline their callbacks: rebuild on every change.
+        # Someone else may have swapped the code since; then leave theirs.
+        if func.__code__ is current[0]:
+            current[0] = func.__code__ = build_trampoline(original, hookpoint, copy, kind)
 
     def undo():
-        # Someone else may have swapped the code since; then leave theirs (the
-        # emptied hook point calls straight through).
-        if func.__code__ is trampoline:
+        if update in hookpoint.listeners:
+            hookpoint.listeners.remove(update)
+        if func.__code__ is current[0]:
             func.__code__ = original
 
+    update()
+    if not original.co_flags & _KIND_FLAGS:
+        hookpoint.listeners.append(update)
     return undo
 
 
@@ -82,10 +82,9 @@ def _nparams(code):
 
 
 def _parameters(code):
-    """The parameter list source and the ``(instance, args, kwargs)`` expressions."""
+    """The parameter names: positional, keyword-only, ``*args``, ``**kwargs`` (or None)."""
     names = code.co_varnames
     nargs, nkwonly = code.co_argcount, code.co_kwonlyargcount
-    posonly = getattr(code, "co_posonlyargcount", 0)
     positional = list(names[:nargs])
     kwonly = list(names[nargs:nargs + nkwonly])
     index = nargs + nkwonly
@@ -95,7 +94,13 @@ def _parameters(code):
         index += 1
     if code.co_flags & CO_VARKEYWORDS:
         varkw = names[index]
+    return positional, kwonly, varargs, varkw
+
+
+def _parameter_list(code):
+    positional, kwonly, varargs, varkw = _parameters(code)
     params = list(positional)
+    posonly = getattr(code, "co_posonlyargcount", 0)
     if posonly:
         params.insert(posonly, "/")
     if varargs:
@@ -105,16 +110,19 @@ def _parameters(code):
     params.extend(kwonly)
     if varkw:
         params.append("**" + varkw)
-    return ", ".join(params), positional, kwonly, varargs, varkw
+    return ", ".join(params)
 
 
-def _call_source(code, kind):
-    params, positional, kwonly, varargs, varkw = _parameters(code)
+def _call_parts(code, kind):
+    """Expressions for the call: instance, args, kwargs, direct call of the copy, bound copy."""
+    positional, kwonly, varargs, varkw = _parameters(code)
+    invoke = list(positional) + (["*" + varargs] if varargs else [])
+    invoke += ["%s=%s" % (k, k) for k in kwonly] + (["**" + varkw] if varkw else [])
     if kind == "method":
         instance, positional = positional[0], positional[1:]
-        wrapped = "%s.__get__(%s)" % (_COPY_SRC, instance)
+        bound = "_sqreen_copy.__get__(%s)" % instance
     else:
-        instance, wrapped = "None", _COPY_SRC
+        instance, bound = "None", "_sqreen_copy"
     if varargs and positional:
         args = "(%s, *%s)" % (", ".join(positional), varargs)
     elif varargs:
@@ -126,48 +134,65 @@ def _call_source(code, kind):
         kwargs = varkw  # already a fresh dict of this call
     else:
         kwargs = "{%s}" % ", ".join(items + (["**" + varkw] if varkw else []))
-    return params, dict(wrapped=wrapped, instance=instance, args=args, kwargs=kwargs,
-                        hp=_HP_SRC, lib=_LIB_SRC)
+    return dict(instance=instance, args=args, kwargs=kwargs, invoke="_sqreen_copy(%s)" % ", ".join(invoke),
+                bound=bound)
 
 
-_HP_SRC, _COPY_SRC, _LIB_SRC = repr(_HOOKPOINT), repr(_COPY), repr(_LIB)
+def _placeholder(name):
+    return "__sqreen_object_%s__" % name
 
 
-def _source(code, kind):
-    params, parts = _call_source(code, kind)
-    freevars = "".join(name + ", " for name in code.co_freevars)
+def _by_name(name):
+    return name in ("_sqreen_copy", "_sqreen_lib", "_sqreen_hp") or name.startswith(("_sqreen_pre",
+                                                                                       "_sqreen_post"))
+
+
+def _constant(name):
+    return repr(_placeholder(name))
+
+
+def _source(code, kind, hookpoint, copy):
+    """Source of ``_sqreen_outer()``, which returns the trampoline, and the objects it names."""
+    parts = _call_parts(code, kind)
     flags = code.co_flags
+    prefix = "async " if flags & (CO_COROUTINE | CO_ASYNC_GENERATOR) else ""
     if flags & CO_ASYNC_GENERATOR:
-        body = _inject_async.ASYNC_GENERATOR.format(**parts)
-        prefix = "async "
+        lines = _inject_async.ASYNC_GENERATOR.format(**parts).splitlines()
     elif flags & CO_COROUTINE:
-        body, prefix = _COROUTINE.format(freevars=freevars, **parts), "async "
+        lines = [_COROUTINE.format(**parts)]
     elif flags & CO_GENERATOR:
-        parts["drive"] = "drive_coroutine" if flags & CO_ITERABLE_COROUTINE else "drive"
-        body, prefix = _GENERATOR.format(freevars=freevars, **parts), ""
+        drive = "drive_coroutine" if flags & CO_ITERABLE_COROUTINE else "drive"
+        lines = [_GENERATOR.format(drive=drive, **parts)]
     else:
-        body, prefix = _PLAIN.format(freevars=freevars, **parts), ""
-    lines = ["def _sqreen_outer():"]
+        lines, objects = _dispatch.body(hookpoint.chains(), parts["instance"], parts["args"],
+                                        parts["kwargs"], parts["invoke"], parts["bound"], _constant)
+    if flags & _KIND_FLAGS:
+        objects = {"_sqreen_lib": _inject_async}
+    objects.update(_hookpoint.dispatch_objects(hookpoint))
+    objects["_sqreen_copy"] = copy
+    # Only the callables are called by name (calling a literal draws a
+    # SyntaxWarning): bind those from their placeholders on entry.
+    preamble = ["%s = %r" % (name, _placeholder(name)) for name in sorted(objects) if _by_name(name)]
+    if code.co_freevars:  # make them free variables of the trampoline too, in the same order
+        preamble.append("if 0: (%s)" % "".join(name + ", " for name in code.co_freevars))
+    trampoline = _dispatch.function_source("_sqreen_trampoline", _parameter_list(code), lines, preamble)
+    outer = ["def _sqreen_outer():"]
     if code.co_freevars:
-        lines.append("    %s = None" % " = ".join(code.co_freevars))
-    if "\n" in body:  # multi-line bodies name their free variables on a line of their own
-        lines.append("    %sdef _sqreen_trampoline(%s):" % (prefix, params))
-        if code.co_freevars:
-            lines.append("        if 0: (%s)" % freevars)
-        lines.extend("        " + line for line in body.splitlines())
-    else:
-        lines.append("    %sdef _sqreen_trampoline(%s): %s" % (prefix, params, body))
-    lines.append("    return _sqreen_trampoline")
-    return "\n".join(lines) + "\n"
+        outer.append("    %s = None" % " = ".join(code.co_freevars))
+    outer += ["    " + prefix + line for line in trampoline.splitlines()[:1]]
+    outer += ["    " + line for line in trampoline.splitlines()[1:]]
+    outer.append("    return _sqreen_trampoline")
+    return "\n".join(outer) + "\n", objects
 
 
 def build_trampoline(original, hookpoint, copy, kind):
     """The trampoline code object for ``original`` (see the module docstring)."""
+    source, objects = _source(original, kind, hookpoint, copy)
     namespace = {}
-    exec(compile(_source(original, kind), original.co_filename, "exec"), namespace)
+    exec(compile(source, original.co_filename, "exec"), namespace)
     code = namespace["_sqreen_outer"]().__code__
-    objects = {_HOOKPOINT: hookpoint, _COPY: copy, _LIB: _inject_async}
-    consts = tuple(objects.get(c, c) if type(c) is str else c for c in code.co_consts)
+    by_placeholder = dict((_placeholder(name), obj) for name, obj in objects.items())
+    consts = tuple(by_placeholder.get(c, c) if type(c) is str else c for c in code.co_consts)
     changes = dict(
         co_consts=consts,
         co_name=original.co_name,
@@ -176,9 +201,22 @@ def build_trampoline(original, hookpoint, copy, kind):
     )
     if sys.version_info >= (3, 11):
         changes["co_qualname"] = original.co_qualname
+    changes.update(_one_line(code))
     code = _replace(code, **changes)
     _check(original, code)
     return code
+
+
+def _one_line(code):
+    """Line table changes that put every instruction on the first line (the ``def``)."""
+    size = len(code.co_code)
+    if sys.version_info >= (3, 11):
+        units = size // 2  # entries "no columns, same line", 8 code units at most each
+        table = b"".join(bytes([0xE8 | (min(8, units - i) - 1), 0]) for i in range(0, units, 8))
+        return {"co_linetable": table}
+    if sys.version_info >= (3, 10):
+        return {"co_linetable": b"".join(bytes([min(254, size - i), 0]) for i in range(0, size, 254))}
+    return {"co_lnotab": b""}
 
 
 def _check(original, code):

@@ -76,9 +76,9 @@ drive_coroutine = types.coroutine(types.FunctionType(drive.__code__, globals(), 
 
 # Body of an async generator trampoline (async generators cannot delegate).
 ASYNC_GENERATOR = """\
-_sqreen_call = {lib}.Call({hp}, {wrapped}, {instance}, {args}, {kwargs})
+_sqreen_call = _sqreen_lib.Call(_sqreen_hp, {bound}, {instance}, {args}, {kwargs})
 _sqreen_inner = _sqreen_call.start()
-if type(_sqreen_inner) is {lib}.ReturnValue:
+if type(_sqreen_inner) is _sqreen_lib.ReturnValue:
     return
 _sqreen_sent = _sqreen_thrown = None
 while True:

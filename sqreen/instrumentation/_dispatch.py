@@ -1,0 +1,119 @@
+"""Dispatch code specialised for a hook point's current callbacks.
+
+A generic dispatch loops over the callback chains and pays for it on every
+call. Callbacks change rarely, so each time they do the hook point writes
+straight-line Python for the new set: each callback is called by name, its
+errors caught in place, the re-entrancy flag set around each chain. Only
+the rare cases leave the fast path for the generic loop in ``HookPoint``:
+a callback returning an action, a failing call with failing callbacks, and
+requests with an open time budget (whose per-callback accounting the
+generic loop does).
+
+The same text serves both mechanisms: the hook point's own ``call`` (the
+wrapper mechanism's entry point, and Python 2.7's) and the injected
+trampolines, which are the hooked function's own signature around it and
+call the original copy directly with the parameters they received.
+"""
+
+PREFIX = "_sqreen_"
+
+
+def body(chains, instance, args, kwargs, invoke, bound, ref=lambda name: name):
+    """Source lines (unindented) of a dispatch for ``chains`` = (pre, post, failing).
+
+    ``instance``, ``args`` and ``kwargs`` are expressions for the callbacks'
+    view of the call; ``invoke`` calls the original with the parameters as
+    received; ``bound`` is a callable taking ``(*args, **kwargs)``.
+    Returns ``(lines, objects)``: ``objects`` maps the names the lines use
+    to the objects they stand for (besides ``_sqreen_hp``, ``_sqreen_tls``
+    and ``_sqreen_budget``, which the caller binds). Callbacks are called by
+    name; other objects are written ``ref(name)``, an expression the caller
+    chooses (the trampolines make them constants).
+    """
+    pre, post, failing = chains
+    objects = {}
+    view = "%s, _sqreen_args, _sqreen_kwargs" % instance
+    hp, budget = ref("_sqreen_hp"), ref("_sqreen_budget")
+    lines = [
+        "try:",
+        "    _sqreen_st = %s.state" % ref("_sqreen_tls"),
+        "except AttributeError:",
+        "    _sqreen_st = %s.thread_state()" % hp,
+        "if _sqreen_st[0]:",
+        "    return " + invoke,
+        "_sqreen_args = " + args,
+        "_sqreen_kwargs = " + kwargs,
+        "if %s.enabled and %s.current() is not None:" % (budget, budget),
+        "    return %s.dispatch(%s, %s)" % (hp, bound, view),
+    ]
+    if pre:
+        lines += ["_sqreen_st[0] = True", "try:"]
+        lines += _indent(_pre_levels(pre, view, objects, ref), 1)
+        lines += [
+            "finally:",
+            "    _sqreen_st[0] = False",
+            "if _sqreen_act is not None:",
+            "    return %s.resume(_sqreen_rest, _sqreen_act, %s, %s)" % (hp, bound, view),
+        ]
+    if failing:
+        lines += [
+            "try:",
+            "    _sqreen_result = " + invoke,
+            "except Exception as _sqreen_exc:",
+            "    _sqreen_act = %s.run_failing(_sqreen_st, None, %s, _sqreen_exc)" % (hp, view),
+            "    if _sqreen_act is None:",
+            "        raise",
+            "    return _sqreen_act.value",
+        ]
+    else:
+        lines.append("_sqreen_result = " + invoke)
+    if post:
+        lines += ["_sqreen_st[0] = True", "try:"]
+        for index, (callback, _) in enumerate(post):
+            name = "%spost%d" % (PREFIX, index)
+            objects[name] = callback
+            lines += _indent(_guarded(name, "post", "%s, _sqreen_result" % view, hp), 1)
+            lines += [
+                "    if _sqreen_act is not None:",
+                "        _sqreen_result = %s.post_action(%s, _sqreen_act, _sqreen_result)" % (hp, name),
+            ]
+        lines += ["finally:", "    _sqreen_st[0] = False"]
+    lines.append("return _sqreen_result")
+    return lines, objects
+
+
+def _pre_levels(pre, view, objects, ref):
+    """Each pre callback runs only while the ones before it returned None."""
+    lines = []
+    for index in reversed(range(len(pre))):
+        name = "%spre%d" % (PREFIX, index)
+        rest = "%srest%d" % (PREFIX, index)
+        objects[name] = pre[index][0]
+        objects[rest] = (pre[index][0], pre[index + 1:])
+        level = _guarded(name, "pre", view, ref("_sqreen_hp"))
+        if lines:
+            level += ["if _sqreen_act is None:"] + _indent(lines, 1) + ["else:"]
+        else:
+            level += ["if _sqreen_act is not None:"]
+        level.append("    _sqreen_rest = " + ref(rest))
+        lines = level
+    return lines
+
+
+def _guarded(name, stage, arguments, hp):
+    return [
+        "try:",
+        "    _sqreen_act = %s(%s)" % (name, arguments),
+        "except Exception:",
+        "    _sqreen_act = %s.callback_failed(%s, %r)" % (hp, name, stage),
+    ]
+
+
+def _indent(lines, levels):
+    pad = "    " * levels
+    return [pad + line for line in lines]
+
+
+def function_source(name, params, lines, preamble=()):
+    """``def name(params):`` around ``lines`` (with optional leading lines)."""
+    return "\n".join(["def %s(%s):" % (name, params)] + _indent(list(preamble) + lines, 1)) + "\n"
