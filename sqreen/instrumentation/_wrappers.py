@@ -29,6 +29,7 @@ from sqreen._log import log_once
 __all__ = ["install", "wrap"]
 
 _MISSING = object()
+_MethodType = types.MethodType
 _lock = threading.RLock()
 # id(installed object) -> layer, for the layers currently in place.
 _installed = {}
@@ -61,10 +62,6 @@ class _Layer(object):
         self.target = None  # what the wrapper calls
         self.installed = None  # what we put in owner's __dict__
         self.function = None  # the closure or proxy carrying __wrapped__
-
-
-def _bind(function, instance):
-    return types.MethodType(function, instance)
 
 
 def _copy_metadata(wrapper, wrapped):
@@ -106,7 +103,7 @@ def _method_closure(layer):
     def wrapper(*args, **kwargs):
         hookpoint = layer.hookpoint
         if hookpoint.active and args:
-            return hookpoint.call(_bind(layer.target, args[0]), args[0], args[1:], kwargs)
+            return hookpoint.call(_MethodType(layer.target, args[0]), args[0], args[1:], kwargs)
         if hookpoint is _OFF:
             _heal(layer)
         return layer.target(*args, **kwargs)
