@@ -21,6 +21,7 @@ is found on top again. Layers of ours stacked on each other are spliced out
 directly.
 """
 import inspect
+import sys
 import threading
 import types
 
@@ -287,8 +288,25 @@ def _find(owner, name):
     return getattr(owner, name), True
 
 
+def _pickle_from(wrapper, module):
+    """Let pickle find ``wrapper`` by reference where it was installed.
+
+    ``os.system`` says it comes from ``posix``, where the original stays:
+    pickle would refuse the wrapper as "not the same object".
+    """
+    if type(wrapper) is not types.FunctionType:
+        return
+    home = sys.modules.get(getattr(wrapper, "__module__", None) or "")
+    path = getattr(wrapper, "__qualname__", wrapper.__name__)
+    if home is None or getattr(home, path, None) is not wrapper:
+        if getattr(module, path, None) is wrapper:
+            wrapper.__module__ = module.__name__
+
+
 def _build(layer, raw, in_class):
     """Return what to put in the owner's __dict__ in place of ``raw``."""
+    if not callable(raw) and type(raw) not in (staticmethod, classmethod):
+        raise TypeError("cannot hook %r: not callable" % (raw,))
     if in_class:
         if type(raw) is types.FunctionType:
             return _callable_wrapper(layer, raw, "method")
@@ -327,6 +345,8 @@ def install(owner, name, hookpoint):
         setattr(owner, name, installed)
         layer.installed = installed
         _installed[id(installed)] = layer
+        if isinstance(owner, types.ModuleType):
+            _pickle_from(installed, owner)
 
     def undo():
         _remove(layer)

@@ -288,13 +288,15 @@ class TestCallableObjects(object):
         assert "sqreen" not in repr(sqlite3.Connection.execute)
 
 
-class TestCFunctions(object):
-    @pytest.fixture(autouse=True)
-    def restore(self):
-        saved = os.system, os.open, time.sleep
-        yield
-        os.system, os.open, time.sleep = saved
+@pytest.fixture
+def restore_os():
+    saved = os.system, os.open, time.sleep
+    yield
+    os.system, os.open, time.sleep = saved
 
+
+@pytest.mark.usefixtures("restore_os")
+class TestCFunctions(object):
     def test_os_system(self):
         hp = Recorder()
         original = os.system
@@ -326,3 +328,44 @@ class TestCFunctions(object):
         wrapped_append(1)
         assert bound.__self__ == [1]
         assert hp.calls[0][:3] == (len, None, ([1, 2],))
+
+
+def test_hooked_c_function_pickles_by_reference(restore_os):
+    _wrappers.install(os, "system", Recorder())
+    for protocol in range(pickle.HIGHEST_PROTOCOL + 1):
+        assert pickle.loads(pickle.dumps(os.system, protocol)) is os.system
+
+
+def test_non_callable_attributes_are_refused():
+    class WithProperty(object):
+        size = property(lambda self: 1)
+        limit = 3
+
+    for name in ("size", "limit"):
+        with pytest.raises(TypeError):
+            _wrappers.install(WithProperty, name, Recorder())
+        assert WithProperty.__dict__[name] is not None
+    assert WithProperty().size == 1
+
+
+@pytest.mark.skipif(not PY2, reason="old-style classes exist only on Python 2.7")
+def test_old_style_class_on_python2():
+    namespace = {}
+    exec("class Old:\n    def method(self, x):\n        return x\n", namespace)
+    old = namespace["Old"]
+    original = old.__dict__["method"]
+    hp = Recorder()
+    undo = _wrappers.install(old, "method", hp)
+    obj = old()
+    assert obj.method(1) == 1
+    assert old.method(obj, 2) == 2
+    assert hp.instances == [obj, obj]
+    undo()
+    assert old.__dict__["method"] is original
+
+
+@pytest.mark.xfail(strict=True, reason="a hooked class is a proxy in its module: pickle cannot find the class "
+                   "of an instance by reference (hook __init__ or the methods instead)")
+def test_instances_of_a_hooked_class_pickle(mod):
+    _wrappers.install(mod, "Thing", Recorder())
+    assert pickle.loads(pickle.dumps(mod.Thing(1))).value == 1
