@@ -364,8 +364,11 @@ def test_old_style_class_on_python2():
     assert old.__dict__["method"] is original
 
 
-@pytest.mark.xfail(strict=True, reason="a hooked class is a proxy in its module: pickle cannot find the class "
-                   "of an instance by reference (hook __init__ or the methods instead)")
+@pytest.mark.xfail(
+    strict=True,
+    reason="a hooked class is a proxy in its module: pickle cannot find the class of an instance "
+    "by reference (hook __init__ or the methods instead)",
+)
 def test_instances_of_a_hooked_class_pickle(mod):
     _wrappers.install(mod, "Thing", Recorder())
     assert pickle.loads(pickle.dumps(mod.Thing(1))).value == 1
