@@ -61,6 +61,8 @@ def _run_next():
     import importlib
 
     this = sys.modules.pop("sitecustomize", None)
+    # Keep this module referenced: Python 2 empties a dropped module's globals while its code still runs.
+    sys.modules["_sqreen_bootstrap_sitecustomize"] = this
     try:
         importlib.import_module("sitecustomize")
     except Exception as exc:
