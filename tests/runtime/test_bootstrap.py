@@ -9,7 +9,9 @@ import pytest
 from sqreen.bootstrap import DIRECTORY
 from tests.helpers import ROOT
 
-LAUNCHER = "import sys; sys.path.insert(0, %r); from sqreen._cli import start_main; sys.exit(start_main())" % ROOT
+# sqreen-start, from the repository (the console script may not be installed).
+LAUNCHER = "import sys; sys.path.insert(0, %r); from sqreen._cli import start_main; sys.exit(start_main())" \
+    % ROOT
 
 # The application: what it sees of the agent and of the sitecustomize chain.
 APP = """
