@@ -143,8 +143,8 @@ def _placeholder(name):
 
 
 def _by_name(name):
-    return name in ("_sqreen_copy", "_sqreen_lib", "_sqreen_hp") or name.startswith(("_sqreen_pre",
-                                                                                       "_sqreen_post"))
+    called = ("_sqreen_copy", "_sqreen_lib", "_sqreen_hp")
+    return name in called or name.startswith(("_sqreen_pre", "_sqreen_post"))
 
 
 def _constant(name):
