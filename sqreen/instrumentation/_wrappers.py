@@ -96,35 +96,86 @@ def _heal(layer):
         _lock.release()
 
 
-# The two closures below are the hot path: keep them short and flat.
+# The hot path. Each kind of closure comes as two codes with the same free
+# variables: the fast one reads its target and hook point from its own cells;
+# the slow one reads them from the layer on every call. A wrapper starts
+# fast and is switched for good to the slow code (by swapping its __code__,
+# which calls already running do not see) once its layer changes under it:
+# spliced, switched off or removed. Dead ``if 0:`` references keep the free
+# variables of both codes identical.
 
-def _method_closure(layer):
+def _method_fast(layer, target, hookpoint):
     """Functions in a class: the first positional argument is the instance (or the class)."""
 
     def wrapper(*args, **kwargs):
-        hookpoint = layer.hookpoint
         if hookpoint.active and args:
-            return hookpoint.call(_MethodType(layer.target, args[0]), args[0], args[1:], kwargs)
-        if hookpoint is _OFF:
+            return hookpoint.call(_MethodType(target, args[0]), args[0], args[1:], kwargs)
+        if 0:
+            layer
+        return target(*args, **kwargs)
+
+    return wrapper
+
+
+def _method_slow(layer, target, hookpoint):
+    def wrapper(*args, **kwargs):
+        current = layer.hookpoint
+        if current.active and args:
+            return current.call(_MethodType(layer.target, args[0]), args[0], args[1:], kwargs)
+        if current is _OFF:
             _heal(layer)
+        if 0:
+            target, hookpoint
         return layer.target(*args, **kwargs)
 
     return wrapper
 
 
-def _fixed_closure(layer, instance):
+def _fixed_fast(layer, target, hookpoint, instance):
     """Calls with a known instance: None for module functions and static methods,
     ``__self__`` for a bound method installed on its instance."""
 
     def wrapper(*args, **kwargs):
-        hookpoint = layer.hookpoint
         if hookpoint.active:
-            return hookpoint.call(layer.target, instance, args, kwargs)
-        if hookpoint is _OFF:
+            return hookpoint.call(target, instance, args, kwargs)
+        if 0:
+            layer
+        return target(*args, **kwargs)
+
+    return wrapper
+
+
+def _fixed_slow(layer, target, hookpoint, instance):
+    def wrapper(*args, **kwargs):
+        current = layer.hookpoint
+        if current.active:
+            return current.call(layer.target, instance, args, kwargs)
+        if current is _OFF:
             _heal(layer)
+        if 0:
+            target, hookpoint
         return layer.target(*args, **kwargs)
 
     return wrapper
+
+
+_SLOW_CODE = {
+    _method_fast(None, None, None).__code__: _method_slow(None, None, None).__code__,
+    _fixed_fast(None, None, None, None).__code__: _fixed_slow(None, None, None, None).__code__,
+}
+
+
+def _changed(layer, hookpoint=None, target=None):
+    """Give the layer a new hook point and/or target; its closure reads them from the layer from now on."""
+    if hookpoint is not None:
+        layer.hookpoint = hookpoint
+    if target is not None:
+        layer.target = target
+    function = layer.function
+    if type(function) is types.FunctionType:
+        function.__code__ = _SLOW_CODE.get(function.__code__, function.__code__)
+        if target is not None:
+            function.__wrapped__ = target
 
 
 class _Proxy(object):
@@ -235,9 +286,9 @@ def _callable_wrapper(layer, target, kind, instance=None):
         layer.function = wrapper
         return wrapper
     if kind == "method":
-        wrapper = _method_closure(layer)
+        wrapper = _method_fast(layer, target, layer.hookpoint)
     else:
-        wrapper = _fixed_closure(layer, instance)
+        wrapper = _fixed_fast(layer, target, layer.hookpoint, instance)
     _copy_metadata(wrapper, target)
     layer.function = wrapper
     return wrapper
@@ -357,7 +408,7 @@ def install(owner, name, hookpoint):
 def _restore(layer):
     """Put back what the layer replaced (the layer is on top)."""
     _installed.pop(id(layer.installed), None)
-    layer.hookpoint = _GONE
+    _changed(layer, hookpoint=_GONE)
     if layer.inherited:
         delattr(layer.owner, layer.name)
     else:
@@ -384,15 +435,13 @@ def _remove(layer):
             above = _layer_above(layer)
             if above is not None:  # splice ours out of our own stack
                 _installed.pop(id(layer.installed), None)
-                layer.hookpoint = _GONE
+                _changed(layer, hookpoint=_GONE)
                 above.original = layer.original
                 above.inherited = layer.inherited
-                above.target = layer.target
-                if type(above.function) is not _Proxy:
-                    above.function.__wrapped__ = layer.target
+                _changed(above, target=layer.target)
                 return
             # Someone else wrapped on top of us: switch our layer off, it calls straight through.
-            layer.hookpoint = _OFF
+            _changed(layer, hookpoint=_OFF)
     except Exception:
         log_once("instrumentation.wrappers.undo", "sqreen: could not remove the wrapper of %r",
                  layer.name, exc_info=True)
