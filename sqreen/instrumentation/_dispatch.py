@@ -26,9 +26,10 @@ def body(chains, instance, args, kwargs, invoke, bound, ref=lambda name: name):
     received; ``bound`` is a callable taking ``(*args, **kwargs)``.
     Returns ``(lines, objects)``: ``objects`` maps the names the lines use
     to the objects they stand for (besides ``_sqreen_hp``, ``_sqreen_tls``
-    and ``_sqreen_budget``, which the caller binds). Callbacks are called by
-    name; other objects are written ``ref(name)``, an expression the caller
-    chooses (the trampolines make them constants).
+    ``_sqreen_budget``, ``_sqreen_Exception`` and ``_sqreen_AttributeError``,
+    which the caller binds: a module's own ``Exception`` must not matter).
+    Callbacks are called by name; other objects are written ``ref(name)``,
+    an expression the caller chooses (the trampolines make them constants).
     """
     pre, post, failing = chains
     objects = {}
@@ -37,7 +38,7 @@ def body(chains, instance, args, kwargs, invoke, bound, ref=lambda name: name):
     lines = [
         "try:",
         "    _sqreen_st = %s.state" % ref("_sqreen_tls"),
-        "except AttributeError:",
+        "except %s:" % ref("_sqreen_AttributeError"),
         "    _sqreen_st = %s.thread_state()" % hp,
         "if _sqreen_st[0]:",
         "    return " + invoke,
@@ -59,7 +60,7 @@ def body(chains, instance, args, kwargs, invoke, bound, ref=lambda name: name):
         lines += [
             "try:",
             "    _sqreen_result = " + invoke,
-            "except Exception as _sqreen_exc:",
+            "except %s as _sqreen_exc:" % ref("_sqreen_Exception"),
             "    _sqreen_act = %s.run_failing(_sqreen_st, None, %s, _sqreen_exc)" % (hp, view),
             "    if _sqreen_act is None:",
             "        raise",
@@ -72,7 +73,8 @@ def body(chains, instance, args, kwargs, invoke, bound, ref=lambda name: name):
         for index, (callback, _) in enumerate(post):
             name = "%spost%d" % (PREFIX, index)
             objects[name] = callback
-            lines += _indent(_guarded(name, "post", "%s, _sqreen_result" % view, hp), 1)
+            arguments = "%s, _sqreen_result" % view
+            lines += _indent(_guarded(name, "post", arguments, hp, ref("_sqreen_Exception")), 1)
             lines += [
                 "    if _sqreen_act is not None:",
                 "        _sqreen_result = %s.post_action(%s, _sqreen_act, _sqreen_result)" % (hp, name),
@@ -90,7 +92,7 @@ def _pre_levels(pre, view, objects, ref):
         rest = "%srest%d" % (PREFIX, index)
         objects[name] = pre[index][0]
         objects[rest] = (pre[index][0], pre[index + 1:])
-        level = _guarded(name, "pre", view, ref("_sqreen_hp"))
+        level = _guarded(name, "pre", view, ref("_sqreen_hp"), ref("_sqreen_Exception"))
         if lines:
             level += ["if _sqreen_act is None:"] + _indent(lines, 1) + ["else:"]
         else:
@@ -100,11 +102,11 @@ def _pre_levels(pre, view, objects, ref):
     return lines
 
 
-def _guarded(name, stage, arguments, hp):
+def _guarded(name, stage, arguments, hp, exception):
     return [
         "try:",
         "    _sqreen_act = %s(%s)" % (name, arguments),
-        "except Exception:",
+        "except %s:" % exception,
         "    _sqreen_act = %s.callback_failed(%s, %r)" % (hp, name, stage),
     ]
 

@@ -365,7 +365,8 @@ class HookPoint(object):
 
 def dispatch_objects(hookpoint):
     """The objects every generated dispatch of ``hookpoint`` refers to, by name."""
-    return {"_sqreen_hp": hookpoint, "_sqreen_tls": _tls, "_sqreen_budget": _budget}
+    return {"_sqreen_hp": hookpoint, "_sqreen_tls": _tls, "_sqreen_budget": _budget,
+            "_sqreen_Exception": Exception, "_sqreen_AttributeError": AttributeError}
 
 
 def _spent(budget, start):

@@ -74,11 +74,19 @@ def drive(hookpoint, wrapped, instance, args, kwargs):
 drive_coroutine = types.coroutine(types.FunctionType(drive.__code__, globals(), "drive_coroutine"))
 
 
+# The builtins the trampolines use, reached through this module so that a
+# hooked module's globals cannot shadow them.
+type = type
+StopAsyncIteration = StopAsyncIteration
+Exception = Exception
+GeneratorExit = GeneratorExit
+BaseException = BaseException
+
 # Body of an async generator trampoline (async generators cannot delegate).
 ASYNC_GENERATOR = """\
 _sqreen_call = _sqreen_lib.Call(_sqreen_hp, {bound}, {instance}, {args}, {kwargs})
 _sqreen_inner = _sqreen_call.start()
-if type(_sqreen_inner) is _sqreen_lib.ReturnValue:
+if _sqreen_lib.type(_sqreen_inner) is _sqreen_lib.ReturnValue:
     return
 _sqreen_sent = _sqreen_thrown = None
 while True:
@@ -87,19 +95,19 @@ while True:
             _sqreen_item = await _sqreen_inner.asend(_sqreen_sent)
         else:
             _sqreen_item = await _sqreen_inner.athrow(_sqreen_thrown)
-    except StopAsyncIteration:
+    except _sqreen_lib.StopAsyncIteration:
         _sqreen_call.finish(None)
         return
-    except Exception as _sqreen_exc:
+    except _sqreen_lib.Exception as _sqreen_exc:
         if _sqreen_call.failed(_sqreen_exc) is not None:
             return
         raise
     _sqreen_sent = _sqreen_thrown = None
     try:
         _sqreen_sent = yield _sqreen_item
-    except GeneratorExit:
+    except _sqreen_lib.GeneratorExit:
         await _sqreen_inner.aclose()
         raise
-    except BaseException as _sqreen_exc:
+    except _sqreen_lib.BaseException as _sqreen_exc:
         _sqreen_thrown = _sqreen_exc
 """
