@@ -372,3 +372,16 @@ def test_old_style_class_on_python2():
 def test_instances_of_a_hooked_class_pickle(mod):
     _wrappers.install(mod, "Thing", Recorder())
     assert pickle.loads(pickle.dumps(mod.Thing(1))).value == 1
+
+
+def test_the_mechanism_does_not_import_wrapt():
+    from tests.helpers import run_python
+
+    _, out, _ = run_python(
+        """
+        import sys
+        from sqreen.instrumentation import _wrappers, _wrapsub
+        print("wrapt" in sys.modules)
+        """
+    )
+    assert out.strip() == "False"
