@@ -26,7 +26,7 @@ def module(tmp_path):
     """(name, path) of a fresh module file; its sys.modules entries are removed after."""
     name = "cache_mod_%d" % len(os.listdir(str(tmp_path)))
     path = tmp_path / (name + ".py")
-    path.write_text(SOURCE)
+    support.write(path, SOURCE)
     yield name, str(path)
     for key in [k for k in sys.modules if k == name]:
         del sys.modules[key]
@@ -95,7 +95,7 @@ def test_the_name_carries_the_transformers_identities_and_versions(module):
 def test_a_second_process_loads_the_cache_without_parsing(tmp_path):
     package = tmp_path / "pkg"
     package.mkdir()
-    (package / "cached_mod.py").write_text(SOURCE)
+    support.write((package / "cached_mod.py"), SOURCE)
     counter = tmp_path / "count"
     child = """
         import sys
@@ -110,10 +110,10 @@ def test_a_second_process_loads_the_cache_without_parsing(tmp_path):
     """ % (str(package), DATA, str(package / "cached_mod.py"))
     env = dict(WRITE, TRANSFORM_COUNT_FILE=str(counter))
     first = run_python(child, env=env)[1].split()
-    assert counter.read_text() == "x\n"
+    assert support.read(counter) == "x\n"
     assert len(our_files(str(package / "__pycache__"))) == 1
     second = run_python(child, env=env)[1].split()
-    assert counter.read_text() == "x\n"  # the transformer did not run again
+    assert support.read(counter) == "x\n"  # the transformer did not run again
     assert first[:2] == second[:2] == ["2", "['cached_mod']"]  # and its output is in force
     assert int(first[2]) >= 2 and second[2] == "0"  # parse + compile, then neither
 
@@ -139,7 +139,7 @@ def test_a_new_transformer_version_is_a_miss(module, tmp_path):
         support.load(name, path, [support.marker], version=2)
     finally:
         del os.environ["TRANSFORM_COUNT_FILE"]
-    assert counter.read_text() == "x\nx\n"
+    assert support.read(counter) == "x\nx\n"
     assert len(our_files(str(tmp_path / "__pycache__"))) == 2
 
 
@@ -192,7 +192,8 @@ def test_concurrent_writers_never_leave_a_truncated_file(tmp_path):
         code = compile("\\n".join("v%%d = %%d * 'x'" %% (i, i) for i in range(3000)), "big.py", "exec")
         digest = b"s" * 16
         key = b"k" * 16
-        while not os.path.exists(%r):
+        deadline = time.time() + 60  # only so that a failing test cannot hang
+        while not os.path.exists(%r) and time.time() < deadline:
             time.sleep(0.001)
         bad = stored = 0
         for _ in range(40):
@@ -209,8 +210,10 @@ def test_concurrent_writers_never_leave_a_truncated_file(tmp_path):
         )
         for _ in range(6)
     ]
-    start.write_text("")
-    results = [p.communicate() for p in procs]
+    try:
+        support.write(start, "")
+    finally:
+        results = [p.communicate() for p in procs]
     assert [p.returncode for p in procs] == [0] * 6, results
     assert [out.split() for out, _ in results] == [[b"40", b"0"]] * 6
     assert os.listdir(os.path.dirname(target)) == [os.path.basename(target)]  # no temporary left
@@ -218,7 +221,7 @@ def test_concurrent_writers_never_leave_a_truncated_file(tmp_path):
 
 def test_an_unwritable_pycache_still_loads_transformed(module, tmp_path):
     name, path = module
-    (tmp_path / "__pycache__").write_text("a file where the directory should be")
+    support.write((tmp_path / "__pycache__"), "a file where the directory should be")
     assert support.load(name, path, [support.marker]).VALUE == 2
     assert support.MARKED == [name]
     assert _log.counters() == {"importhook.cache.write_failed": 1}
@@ -265,7 +268,7 @@ def test_dont_write_bytecode_reads_but_does_not_write(module, tmp_path, monkeypa
 def test_pycacheprefix_moves_the_cache_under_the_prefix(tmp_path):
     (tmp_path / "src").mkdir()
     path = tmp_path / "src" / "prefixed_mod.py"
-    path.write_text(SOURCE)
+    support.write(path, SOURCE)
     prefix = tmp_path / "prefix"
     child = """
         import sys

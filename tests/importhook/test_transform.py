@@ -4,7 +4,6 @@ import inspect
 import logging
 import os
 import sys
-import textwrap
 import traceback
 
 import pytest
@@ -48,7 +47,7 @@ FAIL_LINE = 15  # the ``raise`` in fails()
 
 def write_module(tmp_path, name, source=SOURCE):
     path = tmp_path / (name + ".py")
-    path.write_text(textwrap.dedent(source) if source.startswith("\n") else source)
+    support.write(path, source)
     return str(path)
 
 

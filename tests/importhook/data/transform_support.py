@@ -98,3 +98,14 @@ def not_compiling(tree, name, filename):
     """Put a ``return`` at module level: a valid tree that does not compile."""
     tree.body.append(ast.Return(value=None, lineno=1, col_offset=0))
     return tree
+
+
+def write(path, text):
+    """Write ``text`` to ``path`` (a str or path object) on 2.7 and 3."""
+    with io.open(str(path), "w", encoding="utf-8") as f:
+        f.write(text if isinstance(text, type(u"")) else text.decode("utf-8"))
+
+
+def read(path):
+    with io.open(str(path), encoding="utf-8") as f:
+        return f.read()
