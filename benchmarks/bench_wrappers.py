@@ -154,7 +154,7 @@ def wrapt_kind():
     return "pure Python" if "function" in type(wrapt.FunctionWrapper.__call__).__name__ else "C extension"
 
 
-def run_timeit(rounds=15, target_seconds=0.02):
+def run_timeit(rounds=25, target_seconds=0.01):
     timers = [(name, time_loop(target, variant)) for name, target, variant in rows()]
     loops = {}
     for name, run in timers:  # calibrate: enough loops for ~target_seconds per sample

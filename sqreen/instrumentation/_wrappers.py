@@ -233,6 +233,17 @@ class _Proxy(object):
     def __repr__(self):
         return "<sqreen wrapper of %r>" % (self.__wrapped__,)
 
+    def __eq__(self, other):
+        if type(other) is _Proxy:
+            other = other.__wrapped__
+        return self.__wrapped__ == other
+
+    def __ne__(self, other):
+        return not self == other
+
+    def __hash__(self):
+        return hash(self.__wrapped__)
+
     def __instancecheck__(self, obj):
         return isinstance(obj, self.__wrapped__)
 

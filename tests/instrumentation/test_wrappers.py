@@ -259,6 +259,8 @@ class TestCallableObjects(object):
         assert mod.Thing.__name__ == "Thing"
         assert mod.Thing.made is original.made
         assert hp.calls == [(original, None, (3,), {})]
+        assert mod.Thing == original and not mod.Thing != original
+        assert {original: "registered"}[mod.Thing] == "registered"
         if sys.version_info >= (3, 7):
             class Sub(mod.Thing):
                 pass
