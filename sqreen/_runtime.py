@@ -5,13 +5,17 @@ protected at all (disabled, non-web), then installs the import hook,
 registers the integrations and starts the reporter. It never raises into the
 application and never waits on the network: a failing part is logged once
 and the agent carries on without it (or stays off).
+
+A disabled agent imports only this module and the configuration reader:
+not even ``logging`` (nor ``threading``), which cost more than the rest.
 """
-import logging
 import os
 import sys
-import threading
 
-from sqreen import _log
+try:
+    from _thread import allocate_lock
+except ImportError:  # Python 2
+    from thread import allocate_lock
 
 STOPPED = "stopped"
 RUNNING = "running"
@@ -19,7 +23,7 @@ DISABLED = "disabled"
 SKIPPED = "skipped"  # a non-web process
 FAILED = "failed"
 
-_lock = threading.Lock()
+_lock = allocate_lock()
 _state = {
     "status": STOPPED,
     "pid": os.getpid(),
@@ -54,9 +58,11 @@ def start():
                 _start_locked()
             return _state["status"] == RUNNING
     except Exception:
+        _state["status"] = FAILED
+        from sqreen import _log
+
         _log.log_once("runtime:start", "sqreen: the agent failed to start; the application goes on "
                       "without it", exc_info=True)
-        _state["status"] = FAILED
         return False
 
 
@@ -67,6 +73,8 @@ def stop(timeout=None):
         with _lock:
             _stop_locked(timeout)
     except Exception:
+        from sqreen import _log
+
         _log.log_once("runtime:stop", "sqreen: error while stopping the agent", exc_info=True)
 
 
@@ -75,11 +83,19 @@ def _start_locked():
 
     cfg = _config.load()
     _state["config"] = cfg
+    if cfg.disable:
+        _state["status"] = DISABLED
+        _state["reason"] = "disabled by configuration (%s)" % cfg.sources["disable"]
+        if not cfg.errors and cfg.log_level != "debug":
+            return  # the quiet, cheap way out
+    import logging
+    from sqreen import _log
+
     _setup_logging(cfg)
     for error in cfg.errors:
         _log.log_once("config:" + error, "sqreen: configuration error: %s (using the default)", error)
     if cfg.disable:
-        _set_off(DISABLED, "disabled by configuration (%s)" % cfg.sources["disable"], logging.DEBUG)
+        _log.log_once("runtime:disabled", "sqreen: %s", _state["reason"], level=logging.DEBUG)
         return
     if not cfg.force_start:
         from sqreen import _nonweb
@@ -112,6 +128,8 @@ def _start_locked():
 
 
 def _stop_locked(timeout):
+    from sqreen import _log
+
     hook, reporter, handles = _state["hook"], _state["reporter"], _state["handles"]
     _state.update(status=STOPPED, hook=None, reporter=None, reason=None, handles=[])
     if hook is not None:
@@ -133,6 +151,8 @@ def _stop_locked(timeout):
 
 
 def _set_off(status_, reason, level):
+    from sqreen import _log
+
     _state["status"] = status_
     _state["reason"] = reason
     _log.log_once("runtime:" + status_, "sqreen: %s", reason, level=level)
@@ -140,6 +160,8 @@ def _set_off(status_, reason, level):
 
 def _optional(name):
     """Import one of the agent's own parts, or log once and return None when it is unavailable."""
+    from sqreen import _log
+
     try:
         __import__(name)
     except ImportError as exc:
@@ -150,7 +172,7 @@ def _optional(name):
 
 
 def _check_uwsgi():
-    from sqreen import _nonweb, _uwsgi
+    from sqreen import _log, _nonweb, _uwsgi
 
     def warn(opt):
         try:
@@ -162,20 +184,25 @@ def _check_uwsgi():
     _uwsgi.when_options_known(warn, _nonweb.read_cmdline() or [])
 
 
-class _FallbackHandler(logging.StreamHandler):
-    """Writes to stderr only while the application has configured no logging of its own."""
-
-    def emit(self, record):
-        if not logging.getLogger().handlers:
-            logging.StreamHandler.emit(self, record)
-
-
 def _setup_logging(cfg):
+    """Apply ``log_level`` if set; send the agent's lines to stderr while the app configures no logging."""
+    import logging
+    from sqreen import _log
+
+    class FallbackHandler(logging.StreamHandler):
+        """Writes only while the application has configured no logging of its own."""
+
+        sqreen_fallback = True
+
+        def emit(self, record):
+            if not logging.getLogger().handlers:
+                logging.StreamHandler.emit(self, record)
+
     logger = _log.logger
     if cfg.sources["log_level"] != "default":
         logger.setLevel(cfg.log_level.upper())
-    if not any(isinstance(h, _FallbackHandler) for h in logger.handlers):
-        logger.addHandler(_FallbackHandler(sys.stderr))
+    if not any(getattr(h, "sqreen_fallback", False) for h in logger.handlers):
+        logger.addHandler(FallbackHandler(sys.stderr))
 
 
 def _check_pid():
@@ -199,6 +226,8 @@ def _after_fork_in_child():
     The reporter and the import hook see to their own state after a fork.
     """
     global _lock
-    _lock = threading.Lock()
+    _lock = allocate_lock()
     _state["pid"] = os.getpid()
-    _log.reset()
+    log = sys.modules.get("sqreen._log")  # no import here: it could block in a child of a threaded parent
+    if log is not None:
+        log.reset()

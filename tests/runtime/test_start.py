@@ -80,14 +80,22 @@ def test_start_imports_no_framework_and_nothing_heavy():
 
 def test_disable_returns_at_once_and_imports_only_the_config_reader():
     result, err = child_json("""
-        import json, sys, threading
+        import sys, threading
         before = set(sys.modules)
         import sqreen
         started = sqreen.start()
-        new = sorted(m for m in set(sys.modules) - before if m.startswith("sqreen") and sys.modules[m])
+        new = sorted(m for m in set(sys.modules) - before if sys.modules[m])
+        import json
         print(json.dumps([started, new, %s, threading.active_count()]))
         """ % FINDERS, env={"SQREEN_DISABLE": "1"})
-    assert result == [False, ["sqreen", "sqreen._config", "sqreen._log", "sqreen._runtime"], 0, 1], err
+    assert result == [False, ["sqreen", "sqreen._config", "sqreen._runtime"], 0, 1], err
+
+
+def test_disable_with_a_config_error_still_says_so():
+    _, out, err = run_python("import sqreen; print(sqreen.start())",
+                             env={"SQREEN_DISABLE": "1", "SQREEN_MODE": "blok"})
+    assert out.strip() == "False"
+    assert err.count("configuration error: env SQREEN_MODE") == 1
 
 
 def test_disable_in_the_config_file(tmpdir):
