@@ -14,7 +14,6 @@ carrying an injection): its value is blanked here, since its key is the
 neutral ``value``.
 """
 import os
-import socket
 import sys
 import time
 import traceback
@@ -53,8 +52,11 @@ def default_app_name():
 def hostname():
     """This machine's host name (looked up once)."""
     if not _host:
+        # os.uname, not socket: importing socket would load the network stack
+        # before gevent patches it, and a lazy import here could deadlock a
+        # child forked while another thread held that import's lock.
         try:
-            _host.append(socket.gethostname())
+            _host.append(os.uname()[1])
         except Exception:
             _host.append("unknown")
     return _host[0]

@@ -91,6 +91,8 @@ class _State(object):
         self.deadline = None
         self.thread = None
         self.sink = None
+        self.error_base = {}  # sqreen._log counters already reported (or the parent's)
+        self.fork_base = None  # the counters at the last fork, taken in the parent
 
 
 def read_config(config):
@@ -124,8 +126,7 @@ def start(config=None):
         with _start_lock:
             _install_hooks()
             _events.set_app_name(cfg["app_name"])
-            st = _state = _State(cfg)
-        _ensure_thread(st)
+            _state = _State(cfg)
         return True
     except Exception:
         _log.log_once("reporter.start", "sqreen: cannot start the event reporter", exc_info=True)
@@ -168,6 +169,8 @@ def add_budget_overrun(n=1):
     if st is not None:
         with st.lock:
             st.overruns += n
+        if st.thread is None:
+            _ensure_thread(st)
 
 
 def add_agent_time(seconds):
@@ -176,6 +179,8 @@ def add_agent_time(seconds):
     if st is not None:
         with st.lock:
             st.agent_time += seconds
+        if st.thread is None:
+            _ensure_thread(st)
 
 
 def flush(timeout=None, metrics=False):
@@ -214,7 +219,11 @@ def stop(timeout=None):
     st.interrupt.set()
     st.wake.set()
     thread = st.thread
-    if thread is None or thread is threading.current_thread():
+    if thread is None:
+        # Never needed until now: report what the agent's counters saw, from here.
+        _final_metrics(st)
+        return True
+    if thread is threading.current_thread():
         return True
     thread.join(timeout)
     if thread.is_alive():
@@ -241,6 +250,7 @@ def _after_fork():
     if old is None or old.pid == os.getpid():
         return old
     fresh = _State(old.config)
+    fresh.error_base = old.fork_base if old.fork_base is not None else dict(old.error_base)
     _state = fresh
     _start_lock_reset()
     if old.sink is not None:
@@ -262,7 +272,16 @@ def _install_hooks():
     _hooks_installed.append(True)
     atexit.register(_at_exit)
     if hasattr(os, "register_at_fork"):
-        os.register_at_fork(after_in_child=_after_fork)
+        os.register_at_fork(before=_before_fork, after_in_child=_after_fork)
+
+
+def _before_fork():
+    st = _state
+    if st is not None:
+        try:
+            st.fork_base = _log.counters()
+        except Exception:
+            pass
 
 
 def _at_exit():
@@ -308,11 +327,19 @@ class _Stats(object):
         self.errors = collections.Counter()
         self.overruns = 0
         self.agent_time = 0.0
-        self.error_base = {}
         self.failing = False
 
     def happened(self):
         return bool(self.events or self.dropped or self.errors or self.overruns or self.agent_time)
+
+
+def _final_metrics(st):
+    try:
+        _send_metrics(st, _Stats(), _Budget(st))
+        if st.sink is not None:
+            st.sink.close()
+    except Exception:
+        _log.log_once("reporter.final_metrics", "sqreen: cannot report the final metrics", exc_info=True)
 
 
 def _run(st):
@@ -324,7 +351,6 @@ def _run(st):
 
 def _loop(st):
     stats = _Stats()
-    stats.error_base = {} if st.pid == _first_pid else _log.counters()
     budget = _Budget(st)
     interval = st.config["metrics_interval"]
     next_metrics = _monotonic() + interval
@@ -438,11 +464,11 @@ def _send_metrics(st, stats, budget):
     stats.agent_time += agent_time
     current = _log.counters()
     for key, value in six.iteritems(current):
-        base = stats.error_base.get(key, 0)
+        base = st.error_base.get(key, 0)
         delta = value - base if value >= base else value
         if delta:
             stats.errors[key] += delta
-    stats.error_base = current
+    st.error_base = current
     if not stats.happened():
         return
     now = time.time()
@@ -464,9 +490,6 @@ def _send_metrics(st, stats, budget):
         stats.failing = True
     else:
         fresh = _Stats()
-        fresh.error_base = stats.error_base
         stats.__dict__.update(fresh.__dict__)
         stats.since = now
 
-
-_first_pid = os.getpid()

@@ -1,4 +1,5 @@
 import json
+import os
 import threading
 import time
 
@@ -235,3 +236,58 @@ def test_exit_flushes_what_is_queued(tmp_path):
         events = [json.loads(line) for line in f]
     indices = [e["properties"]["i"] for e in events if e["kind"] == "track"]
     assert indices == list(range(500))
+
+
+def test_start_is_lazy_and_loads_no_network_module():
+    """gevent may monkey-patch after start: no thread, no socket until the first event."""
+    _, out, _ = run_python(
+        """
+        import sys, threading
+        from sqreen import _reporter, _events
+        _reporter.start({"events_file": "/dev/null"})
+        before = (threading.active_count(), "socket" in sys.modules)
+        _reporter.report(_events.track_event("t"))
+        _reporter.flush(10)
+        print("%s %s %s" % (before + (threading.active_count(),)))
+        """
+    )
+    assert out.strip() == "1 False 2"
+
+
+def test_stop_reports_counted_errors_even_if_nothing_was_reported():
+    sink = start_with_fake()
+    _log.log_once("callback.x", "boom")
+    assert _reporter._state.thread is None
+    assert _reporter.stop(10)
+    (metrics,) = sink.events("metrics")
+    assert metrics["counts"]["errors"] == {"callback.x": 1} and metrics["counts"]["callback_errors"] == 1
+
+
+@pytest.mark.xfail(
+    not hasattr(os, "register_at_fork"), strict=True,
+    reason="without os.register_at_fork (2.7, 3.6) a child's error baseline is what its parent last "
+    "reported: errors the parent counted since its last metrics event are reported by the child too",
+)
+def test_a_forked_child_does_not_report_its_parents_errors_again(tmp_path):
+    path = str(tmp_path / "e.jsonl")
+    run_python(
+        """
+        import os
+        from sqreen import _reporter, _events, _log
+        _reporter.start({"events_file": os.environ["EVENTS"]})
+        _log.log_once("callback.parent", "boom")
+        pid = os.fork()
+        if pid == 0:
+            _log.log_once("callback.child", "boom")
+            _reporter.report(_events.track_event("child"))
+            os._exit(0 if _reporter.stop(20) else 3)
+        assert os.waitpid(pid, 0)[1] == 0
+        """,
+        env={"EVENTS": path},
+    )
+    with open(path) as f:
+        metrics = [json.loads(line) for line in f if '"metrics"' in line]
+    assert len(metrics) == 2
+    child, parent = sorted(metrics, key=lambda m: "callback.child" not in m["counts"]["errors"])
+    assert child["counts"]["errors"] == {"callback.child": 1}
+    assert parent["counts"]["errors"] == {"callback.parent": 1}
