@@ -9,7 +9,8 @@ Rows: for a plain function, a bound method and a C function (``len``): the
 bare call; our wrapper with a hook point that has no callbacks, with a pre
 callback, with pre and post; wrapt's ``FunctionWrapper`` (C extension when
 available) running the same two callbacks; a plain closure decorator doing
-the same. The timeit harness interleaves the rows round after round and
+the same; and, to show the wrapper's own share, the hook point's dispatch
+(``HookPoint.call``) called directly. The timeit harness interleaves the rows round after round and
 reports the median, so a slow patch of the machine hits every row alike.
 Extra arguments go to pyperf (e.g. ``--fast``, ``--rigorous``, ``-o out.json``).
 """
@@ -78,13 +79,21 @@ def closure_decorator(func):
 
 
 VARIANTS = [
-    "bare", "ours: no callbacks", "ours: pre", "ours: pre+post", "wrapt C: pre+post", "closure: pre+post",
+    "bare", "ours: no callbacks", "ours: pre", "ours: pre+post", "hookpoint.call alone: pre+post",
+    "wrapt C: pre+post", "closure: pre+post",
 ]
+TARGETS = ["function", "bound method", "C function (len)"]
 
 
-def callee(target, variant):
-    """Return a one-argument callable doing the call to measure."""
+def setup(target, variant):
+    """Return ``(call expression, f, a, b, obj)``: the call to time and the names it uses."""
     callbacks = variant.split(": ")[-1]
+    if variant.startswith("hookpoint.call"):  # the dispatch the wrapper calls, without the wrapper
+        if target == "bound method":
+            obj = make_class()()
+            return "f(a, obj, (1,), {})", hookpoint(callbacks).call, obj.method, None, obj
+        func, arg = (function, 1) if target == "function" else (len, (1,))
+        return "f(a, None, (b,), {})", hookpoint(callbacks).call, func, arg, None
     if target == "bound method":
         cls = make_class()
         if variant.startswith("ours"):
@@ -93,42 +102,27 @@ def callee(target, variant):
             cls.method = wrapt.FunctionWrapper(vars(cls)["method"], wrapt_wrapper)
         elif variant.startswith("closure"):
             cls.method = closure_decorator(vars(cls)["method"])
-        obj = cls()
-        return lambda: obj.method(1)  # the attribute lookup (binding) is part of the cost
-    func = function if target == "function" else len
-    arg = 1 if target == "function" else (1,)
+        return "obj.method(1)", None, None, None, cls()  # the attribute lookup (binding) is part of the cost
+    func, arg = (function, 1) if target == "function" else (len, (1,))
     if variant.startswith("ours"):
         func = _wrappers.wrap(func, hookpoint(callbacks))
     elif variant.startswith("wrapt"):
         func = wrapt.FunctionWrapper(func, wrapt_wrapper)
     elif variant.startswith("closure"):
         func = closure_decorator(func)
-    return functools.partial(func, arg)
-
-
-TARGETS = ["function", "bound method", "C function (len)"]
-
-
-def loop_source(target):
-    """A timing loop with the call unrolled UNROLL times (no extra frame per call)."""
-    call = "obj.method(1)" if target == "bound method" else "f(a)"
-    return "\n".join(["def loop(n, f, a, obj, clock):", "    t0 = clock()", "    for _ in range(n):"]
-                     + ["        " + call] * UNROLL + ["    return clock() - t0"])
+    return "f(a)", func, arg, None, None
 
 
 def time_loop(target, variant):
-    """Return ``run(loops) -> seconds`` for one row."""
+    """Return ``run(loops) -> seconds`` for one row: a loop with the call unrolled UNROLL times."""
+    call, f, a, b, obj = setup(target, variant)
+    source = "\n".join(["def loop(n, f, a, b, obj, clock):", "    t0 = clock()", "    for _ in range(n):"]
+                       + ["        " + call] * UNROLL + ["    return clock() - t0"])
     namespace = {"range": getattr(__builtins__, "xrange", range)} if sys.version_info[0] == 2 else {}
-    exec(loop_source(target), namespace)
+    exec(source, namespace)
     loop = namespace["loop"]
-    thunk = callee(target, variant)
-    if target == "bound method":
-        obj = thunk.__closure__[0].cell_contents
-        f, a = None, None
-    else:
-        obj, f, a = None, thunk.func, thunk.args[0]
-    clock = getattr(timeit, "default_timer")
-    return lambda loops: loop(loops, f, a, obj, clock)
+    clock = timeit.default_timer
+    return lambda loops: loop(loops, f, a, b, obj, clock)
 
 
 def rows():
@@ -140,12 +134,12 @@ def rows():
 def print_table(results):
     """``results``: {row name: ns per call}."""
     print()
-    print("%-18s %-22s %10s %12s" % ("target", "variant", "ns/call", "over bare"))
+    print("%-18s %-31s %10s %12s" % ("target", "variant", "ns/call", "over bare"))
     for name, target, variant in rows():
         ns = results[name]
         bare = results["%s | bare" % target]
         over = "" if variant == "bare" else "%+.1f" % (ns - bare)
-        print("%-18s %-22s %10.1f %12s" % (target, variant, ns, over))
+        print("%-18s %-31s %10.1f %12s" % (target, variant, ns, over))
     print("\nPython %s, wrapt %s (%s)" % (sys.version.split()[0], wrapt.__version__, wrapt_kind()))
 
 
