@@ -492,4 +492,3 @@ def _send_metrics(st, stats, budget):
         fresh = _Stats()
         stats.__dict__.update(fresh.__dict__)
         stats.since = now
-
