@@ -57,7 +57,8 @@ def make_package(tmp_path):
 def run(root, transforms):
     code = CHILD % {"root": root, "data": DATA, "transforms": list(transforms)}
     _, out, err = run_python(code, env={"PYTHONDONTWRITEBYTECODE": ""})
-    return json.loads(out.strip().splitlines()[-1]), [line for line in err.splitlines() if line.startswith("LOG")]
+    logs = [line for line in err.splitlines() if line.startswith("LOG")]
+    return json.loads(out.strip().splitlines()[-1]), logs
 
 
 def test_a_transformed_package_looks_like_its_source(tmp_path):
@@ -80,7 +81,8 @@ def test_a_broken_transformer_loads_the_package_untransformed_with_one_warning(t
     for bad in ("broken", "not_compiling"):
         result, logs = run(root, ["marker", bad])
         assert result["marked"] == [] and result["hits"] == []
-        assert [result[k] for k in ("doc", "half", "tb", "dir")] == [plain[k] for k in ("doc", "half", "tb", "dir")]
+        for key in ("doc", "half", "tb", "dir"):
+            assert result[key] == plain[key], key
         # 2.7 loads the untransformed module from the .pyc the first run wrote
         assert result["file"] in (plain["file"], plain["file"] + "c")
         assert len(logs) == 1, logs
