@@ -10,14 +10,18 @@ API for the runtime::
     _reporter.stop(timeout)     # flush (bounded by timeout) and stop; also runs at exit
     _reporter.add_budget_overrun(n=1) / _reporter.add_agent_time(seconds)   # for the metrics event
 
-``report`` is a cheap no-op until ``start``. Config keys (missing ones take
+``report`` is a cheap no-op until ``start``. ``start`` only records the
+config: the thread starts, and the sink opens, with the first event (so
+that gevent can still monkey-patch after start-up); counters that grew
+while nothing was reported are sent by ``stop``. Config keys (missing ones take
 the default): ``events_file`` ("sqreen-events.jsonl" in the working
 directory at start, "-" for stderr; used when ``url`` is empty), ``url``
 (the user's HTTP backend), ``token`` (sent as ``X-Sqreen-Token``),
 ``app_name``, ``queue_size`` (10000), ``flush_timeout`` (2.0 s, the bound
 on the flush at exit and on ``stop``), ``metrics_interval`` (60 s).
 Optional: ``http_connect_timeout``, ``http_read_timeout``, ``http_max_retries``,
-``http_batch_size``.
+``http_batch_size``. The metrics event's ``callback_errors`` sums the
+``sqreen._log`` counters whose key starts with "callback".
 
 Why this shape: the application thread only appends to a deque under a
 lock held for that append (dropping the oldest event, and counting it,

@@ -134,3 +134,22 @@ def test_secrets_in_caller_data_are_redacted_on_encoding():
     assert out["user"] == {"login": "bob", "password": REDACTED}
     assert out["request"]["headers"] == {"Cookie": REDACTED, "Authorization": REDACTED}
     assert out["request"]["query"] == "card=%s&token=%s" % (REDACTED, REDACTED)
+
+
+def test_schema_doc_examples_match_the_constructors():
+    """docs/events.md shows one example per kind, with exactly the fields the code produces."""
+    from tests.helpers import ROOT
+
+    with open(os.path.join(ROOT, "docs", "events.md")) as f:
+        doc = f.read()
+    examples = [json.loads(block) for block in re.findall(r"```json\n(.*?)```", doc, re.S)]
+    built = dict((e["kind"], e) for e in all_kinds())
+    assert sorted(e["kind"] for e in examples) == sorted(_events.KINDS)
+    for example in examples:
+        expected = built[example["kind"]]
+        assert set(example) == set(expected), example["kind"]
+        for key, value in expected.items():
+            if isinstance(value, dict) and key not in ("request", "detail", "user", "properties"):
+                assert set(example[key]) == set(value), (example["kind"], key)
+    for key in _events.REQUEST_KEYS:
+        assert "| `%s` |" % key in doc
