@@ -21,6 +21,7 @@ is found on top again. Layers of ours stacked on each other are spliced out
 directly.
 """
 import inspect
+import os
 import sys
 import threading
 import types
@@ -32,6 +33,7 @@ __all__ = ["install", "wrap"]
 _MISSING = object()
 _MethodType = types.MethodType
 _lock = threading.RLock()
+_pid = os.getpid()
 # id(installed object) -> layer, for the layers currently in place.
 _installed = {}
 
@@ -82,9 +84,18 @@ def _copy_metadata(wrapper, wrapped):
     wrapper.__wrapped__ = wrapped
 
 
+def locked():
+    """The lock of every install and undo; a new one in a forked child, where the parent's may be held."""
+    global _lock, _pid
+    if _pid != os.getpid():  # Python 2 has no fork hooks: check the pid (install and undo are rare)
+        _lock, _pid = threading.RLock(), os.getpid()
+    return _lock
+
+
 def _heal(layer):
     """A switched-off layer found on top again removes itself (best effort, never blocks)."""
-    if not _lock.acquire(False):
+    lock = locked()
+    if not lock.acquire(False):
         return
     try:
         if _installed.get(id(layer.installed)) is layer and _current(layer) is layer.installed:
@@ -93,7 +104,7 @@ def _heal(layer):
         log_once("instrumentation.wrappers.heal", "sqreen: could not remove a switched-off wrapper",
                  exc_info=True)
     finally:
-        _lock.release()
+        lock.release()
 
 
 # The hot path. Each kind of closure comes as two codes with the same free
@@ -394,7 +405,7 @@ def install(owner, name, hookpoint):
     missing or cannot be set (methods of C types: see ``_wrapsub``).
     ``undo()`` never raises and may be called any number of times.
     """
-    with _lock:
+    with locked():
         raw, inherited = _find(owner, name)
         top = _installed.get(id(raw))
         if top is not None and top.hookpoint is _OFF and top.installed is raw and not inherited:
@@ -437,7 +448,7 @@ def _layer_above(layer):
 
 def _remove(layer):
     try:
-        with _lock:
+        with locked():
             if _installed.get(id(layer.installed)) is not layer:
                 return  # already removed
             if _current(layer) is layer.installed:

@@ -18,11 +18,10 @@ A factory the application passes itself is kept: the hooked subclass derives
 from it. Objects created while hooked keep their class after ``undo()``;
 their hook points simply have no callbacks any more.
 """
-import threading
+from ._wrappers import locked
 
 __all__ = ["FactoryArgument", "hooked_subclass"]
 
-_lock = threading.Lock()
 _subclasses = {}  # (base, id(hooks)) -> (hooks, subclass)
 
 
@@ -59,7 +58,10 @@ def hooked_subclass(base, hooks):
     make a new class each time.
     """
     key = (base, id(hooks))
-    with _lock:
+    cached = _subclasses.get(key)
+    if cached is not None and cached[0] is hooks:
+        return cached[1]
+    with locked():
         cached = _subclasses.get(key)
         if cached is not None and cached[0] is hooks:
             return cached[1]

@@ -1,11 +1,13 @@
 """Hooking and unhooking while other threads call the target: no crash, no lost or doubled call."""
 import itertools
+import os
 import sys
 import threading
 
 import pytest
 
 from sqreen.instrumentation import _wrappers, hook
+from tests.helpers import run_python
 from tests.instrumentation.test_wrappers_support import Recorder
 
 CALLERS = 4
@@ -177,3 +179,39 @@ def test_public_hook_api_with_wrapper_mechanism_under_calls():
     check(threads, errors, obj.reached(), len(seen), cycles)
     assert all(instance is obj for instance in seen)
     assert "method" not in Service.__dict__
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_install_in_a_child_forked_while_another_thread_held_the_lock():
+    _, out, _ = run_python(
+        """
+        import os, signal, threading, types
+        from sqreen.instrumentation import _wrappers
+
+        held, release = threading.Event(), threading.Event()
+
+        def holder():
+            with _wrappers.locked():
+                held.set()
+                release.wait()
+
+        thread = threading.Thread(target=holder)
+        thread.daemon = True
+        thread.start()
+        held.wait()
+        pid = os.fork()
+        if pid == 0:
+            signal.alarm(20)  # deadlock guard: a hung child dies and the test fails
+            module = types.ModuleType("m")
+            module.f = lambda: 1
+
+            class Inactive(object):
+                active = False
+
+            _wrappers.install(module, "f", Inactive())()
+            os._exit(0 if module.f() == 1 else 3)
+        release.set()
+        print(os.waitpid(pid, 0)[1])
+        """
+    )
+    assert out.strip() == "0"
