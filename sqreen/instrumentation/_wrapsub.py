@@ -32,17 +32,17 @@ def _lookup(cls, name):
     raise AttributeError("%r has no attribute %r" % (cls, name))
 
 
-def _through(name, raw, hookpoint):
+def _through(base, name, raw, hookpoint):
     """A method calling ``raw`` (bound to self) through ``hookpoint``."""
 
     def method(*args, **kwargs):
-        self = args[0]
-        bound = raw.__get__(self, type(self))
-        if hookpoint.active:
-            return hookpoint.call(bound, self, args[1:], kwargs)
-        return bound(*args[1:], **kwargs)
+        if hookpoint.active and args:
+            self = args[0]
+            return hookpoint.call(raw.__get__(self, type(self)), self, args[1:], kwargs)
+        return raw(*args, **kwargs)
 
     method.__name__ = name
+    method.__qualname__ = "%s.%s" % (base.__name__, name)
     method.__doc__ = getattr(raw, "__doc__", None)
     method.__wrapped__ = raw
     return method
@@ -67,7 +67,7 @@ def hooked_subclass(base, hooks):
             return cached[1]
         namespace = {"__module__": base.__module__, "__doc__": base.__doc__, "__slots__": ()}
         for name, hook in hooks.items():
-            namespace[name] = _through(name, _lookup(base, name), hook)
+            namespace[name] = _through(base, name, _lookup(base, name), hook)
         subclass = type(base)(base.__name__, (base,), namespace)
         _subclasses[key] = (hooks, subclass)
         return subclass
