@@ -32,6 +32,8 @@ _ALWAYS = {
     "jupyter-console": "Jupyter",
     "rqworker": "RQ worker",
     "pshell": "Pyramid shell (pshell)",
+    "sqreen": "sqreen's own command line",
+    "sqreen-start": "sqreen's own launcher (it starts the agent in the command it runs)",
 }
 
 # Programs that are non-web with one of these sub-commands anywhere in their arguments.

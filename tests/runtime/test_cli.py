@@ -233,3 +233,18 @@ def test_which(tmpdir):
     assert _cli.which("plain", path=str(tmpdir)) is None
     assert _cli.which(str(tool)) == str(tool)
     assert _cli.which("sh") is not None
+
+
+def test_setup_py_console_scripts_resolve():
+    import re
+
+    from tests.helpers import ROOT
+
+    with open(os.path.join(ROOT, "setup.py")) as f:
+        text = f.read()
+    scripts = dict(re.findall(r'"([\w-]+) = (sqreen[\w.]*:\w+)"', text))
+    assert sorted(scripts) == ["sqreen", "sqreen-start"]
+    for target in scripts.values():
+        module, _, attr = target.partition(":")
+        assert callable(getattr(__import__(module, None, None, [attr]), attr))
+    assert scripts["sqreen-start"] == "sqreen._cli:start_main"

@@ -55,6 +55,9 @@ NON_WEB = [
     (["rq", "worker", "high", "low"], "RQ worker"),
     (["rqworker"], "RQ worker"),
     ([PY, "-m", "rq.cli", "worker"], "RQ worker"),
+    # the agent's own scripts (sqreen-start runs under the bootstrap when nested)
+    ([PY, "/venv/bin/sqreen-start", "gunicorn", "app:app"], "launcher"),
+    (["/venv/bin/sqreen", "doctor"], "command line"),
 ]
 
 WEB = [
