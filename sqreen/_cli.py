@@ -188,9 +188,13 @@ def _dist_version(dist):
             from importlib import metadata
 
             return metadata.version(dist)
-        import pkg_resources
+        import warnings
 
-        return pkg_resources.get_distribution(dist).version
+        with warnings.catch_warnings():  # pkg_resources warns that it is deprecated
+            warnings.simplefilter("ignore")
+            import pkg_resources
+
+            return pkg_resources.get_distribution(dist).version
     except Exception:
         return None
 
