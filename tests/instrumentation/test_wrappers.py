@@ -156,6 +156,18 @@ class TestMethods(object):
         assert wrapped.__self__ is obj
         assert wrapped.__func__ is original
 
+    def test_method_keyword_arguments_with_the_wrappers_names(self):
+        class Taker(object):
+            def method(this, self=None, wrapped=None, instance=None):
+                return (this, self, wrapped, instance)
+
+        hp = Recorder()
+        _wrappers.install(Taker, "method", hp)
+        obj = Taker()
+        assert obj.method(self=1, wrapped=2, instance=3) == (obj, 1, 2, 3)
+        assert hp.instances == [obj]
+        assert hp.arguments == [((), {"self": 1, "wrapped": 2, "instance": 3})]
+
     def test_method_through_subclass_and_super(self, mod):
         hp = Recorder()
         _wrappers.install(mod.Thing, "method", hp)
