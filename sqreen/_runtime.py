@@ -58,11 +58,16 @@ def start():
                 _start_locked()
             return _state["status"] == RUNNING
     except Exception:
-        _state["status"] = FAILED
         from sqreen import _log
 
         _log.log_once("runtime:start", "sqreen: the agent failed to start; the application goes on "
                       "without it", exc_info=True)
+        try:
+            with _lock:
+                _stop_locked(0)  # take back what was done before the failure
+        except Exception:
+            pass
+        _state["status"] = FAILED
         return False
 
 
@@ -111,8 +116,8 @@ def _start_locked():
     if hook is not None:
         from sqreen import _integrations
 
-        hook.install()
         _state["hook"] = hook
+        hook.install()
         _state["handles"] = _integrations.register_all(hook.register)
     reporter = _optional("sqreen._reporter")
     if reporter is not None:

@@ -135,6 +135,20 @@ def test_a_failing_part_never_raises_into_the_app():
     assert err.count("the agent failed to start") == 1 and "boom" in err
 
 
+def test_a_failure_after_the_hook_went_in_takes_it_out():
+    result, err = child_json("""
+        import json, sys
+        import sqreen
+        from sqreen import _integrations, _runtime
+        def broken(register, table=None):
+            raise RuntimeError("registration broke")
+        _integrations.register_all = broken
+        print(json.dumps([sqreen.start(), _runtime.status(), %s]))
+        """ % FINDERS)
+    assert result == [False, "failed", 0]
+    assert "registration broke" in err
+
+
 def test_reporter_failure_leaves_the_agent_running():
     result, err = child_json("""
         import json
