@@ -75,8 +75,7 @@ def test_removed_transformer_no_longer_applies(tmp_path):
 handle = ih.register_transformer("tapp", mark, "1")
 handle.remove()
 import tapp
-print(getattr(tapp, "TRANSFORMED", None), [f for f in sys.meta_path if hasattr(f, "_sqreen_importhook_finder")]
-      and ih._registry.is_watched("tapp"))
+print(getattr(tapp, "TRANSFORMED", None), ih._registry.is_watched("tapp"))
 """,
         root,
     )
@@ -125,12 +124,13 @@ print(tapp.views.x.SPIED, type(ih.Transformer("p", mark, "v")).__name__)
         root,
     )
     sep = os.sep
+    both = [("tapp", "1"), ("tapp.views", "2")]
     assert out == [
         str(
             [
                 ("tapp", "tapp%s__init__.py" % sep, [("tapp", "1")]),
-                ("tapp.views", sep.join(["tapp", "views", "__init__.py"]), [("tapp", "1"), ("tapp.views", "2")]),
-                ("tapp.views.x", sep.join(["tapp", "views", "x.py"]), [("tapp", "1"), ("tapp.views", "2")]),
+                ("tapp.views", sep.join(["tapp", "views", "__init__.py"]), both),
+                ("tapp.views.x", sep.join(["tapp", "views", "x.py"]), both),
             ]
         ).replace("u'", "'"),
         "True Transformer",
