@@ -52,12 +52,11 @@ _RECORD = (
 
 def transform(tree, module_name, filename):
     """The import hook transformer: add the recording statement when ``tree`` has sites."""
-    from sqreen import _callsites_scan
-    from sqreen.importhook import _transform
+    from sqreen import _astedit, _callsites_scan
 
     found = _callsites_scan.scan(tree)
     if found:
-        _transform.insert_at_top(tree, _RECORD % (tuple(found),))
+        _astedit.insert_at_top(tree, _RECORD % (tuple(found),))
     return tree
 
 

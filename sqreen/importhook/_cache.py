@@ -19,12 +19,12 @@ directory, ``sys.dont_write_bytecode``) only means the next process parses
 again.
 """
 import errno
-import hashlib
 import marshal
 import os
 import struct
 import sys
 import types
+import zlib
 
 from sqreen import _log
 
@@ -65,9 +65,22 @@ def _cache_tag():
         return "%s-%d%d" % ((platform.python_implementation().lower(),) + tuple(sys.version_info[:2]))
 
 
-def digest(data):
-    """A short, stable digest of ``data`` (bytes), used for sources and keys."""
-    return hashlib.sha256(data).digest()[:_DIGEST_SIZE]
+def _digest_function():
+    try:
+        from _imp import source_hash  # 3.7+: the keyed hash CPython checks hash-based .pyc with
+    except ImportError:
+        import hashlib
+
+        return lambda data: hashlib.sha256(data).digest()[:_DIGEST_SIZE]
+    key = struct.unpack("<I", _PREFIX)[0]
+    # Importing hashlib loads OpenSSL, which would cost a warm import more than all the rest.
+    return lambda data: source_hash(key, data) + struct.pack(
+        "<II", zlib.crc32(data) & 0xFFFFFFFF, len(data) & 0xFFFFFFFF
+    )
+
+
+#: ``digest(data)``: a short, stable digest of ``data`` (bytes), for sources and keys.
+digest = _digest_function()
 
 
 def _interpreter_cache_path(source_path):

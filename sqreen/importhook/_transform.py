@@ -13,10 +13,10 @@ a half-applied rewrite is worse than none.
 Rules for transformers, so that the rewritten module looks like the source:
 
 - keep the original nodes' locations; give injected nodes the location of an
-  original node (:func:`snippet` does it), so tracebacks, ``inspect`` and line
-  numbers still point at the source file;
-- inject statements with :func:`insert_at_top`, which keeps the docstring and
-  ``from __future__`` imports first;
+  original node (:func:`sqreen._astedit.snippet` does it), so tracebacks,
+  ``inspect`` and line numbers still point at the source file;
+- inject statements with :func:`sqreen._astedit.insert_at_top`, which keeps
+  the docstring and ``from __future__`` imports first;
 - never bind a new module global: injected code reaches its helpers through
   ``__import__("pkg.mod", None, None, ["attr"], 0).attr`` (an expression, so
   nothing appears in ``dir(module)`` or ``import *`` and nothing is left to
@@ -29,7 +29,6 @@ by the source digest, the module name and path, this engine's version and
 each transformer's prefix, identity and version: a transformer must bump its
 version whenever its output for the same source changes.
 """
-import ast
 import io
 import sys
 
@@ -90,6 +89,8 @@ def _get_code(fullname, filename, transformers):
         code = _cache.load(path, source_digest, key)
         if code is not None:
             return code
+    import ast  # only on a cache miss: a warm import does not pay for loading it
+
     try:
         tree = _compile(source, filename, ast.PyCF_ONLY_AST)
     except (SyntaxError, ValueError, TypeError):
@@ -124,62 +125,3 @@ def _get_code(fullname, filename, transformers):
     if path is not None:
         _cache.store(path, source_digest, key, code)
     return code
-
-
-def _is_docstring(stmt):
-    if not isinstance(stmt, ast.Expr):
-        return False
-    value = stmt.value
-    if isinstance(value, getattr(ast, "Constant", ())) and isinstance(getattr(value, "value", None), str):
-        return True
-    return sys.version_info < (3, 8) and isinstance(value, ast.Str)
-
-
-def _is_future_import(stmt):
-    return isinstance(stmt, ast.ImportFrom) and stmt.module == "__future__"
-
-
-def header_length(tree):
-    """How many statements at the top of ``tree`` must stay first (docstring, future imports)."""
-    body = tree.body
-    n = 1 if body and _is_docstring(body[0]) else 0
-    while n < len(body) and _is_future_import(body[n]):
-        n += 1
-    return n
-
-
-def _locate(node, anchor):
-    node.lineno, node.col_offset = anchor.lineno, anchor.col_offset
-    if "end_lineno" in node._attributes:
-        end_lineno = getattr(anchor, "end_lineno", None)
-        end_col = getattr(anchor, "end_col_offset", None)
-        node.end_lineno = anchor.lineno if end_lineno is None else end_lineno
-        node.end_col_offset = anchor.col_offset if end_col is None else end_col
-
-
-def snippet(source, anchor):
-    """Parse ``source`` into statements located at node ``anchor``, ready to inject."""
-    stmts = _compile(source, "<sqreen>", ast.PyCF_ONLY_AST).body
-    for stmt in stmts:
-        for node in ast.walk(stmt):
-            if "lineno" in node._attributes:
-                _locate(node, anchor)
-    return stmts
-
-
-def insert_at_top(tree, source):
-    """Inject the statements of ``source`` after the module's docstring and future imports.
-
-    They take the location of the first statement they precede (or of the
-    last header statement), so line numbers of the original code do not move.
-    """
-    n = header_length(tree)
-    body = tree.body
-    if n < len(body):
-        anchor = body[n]
-    elif body:
-        anchor = body[-1]
-    else:
-        anchor = ast.Pass(lineno=1, col_offset=0)
-    body[n:n] = snippet(source, anchor)
-    return tree

@@ -1,4 +1,5 @@
 """get_code: rewritten modules still look like their source; broken transformers change nothing."""
+import ast
 import dis
 import inspect
 import logging
@@ -8,7 +9,7 @@ import traceback
 
 import pytest
 
-from sqreen import _log
+from sqreen import _astedit, _log
 from sqreen.importhook import _transform
 
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
@@ -118,9 +119,9 @@ def test_docstrings_and_future_imports_stay_first(tmp_path, modname):
     assert module.Thing().method() == 0.5  # ``division`` is in force, on 2.7 too
     assert support.MARKED == [modname]
     # the injected statement went after the header, located at the first statement it precedes
-    tree = _transform._compile(open(module.__file__).read(), module.__file__, _transform.ast.PyCF_ONLY_AST)
-    _transform.insert_at_top(tree, "pass")
-    assert _transform.header_length(tree) == 2
+    tree = ast.parse(open(module.__file__).read(), module.__file__)
+    _astedit.insert_at_top(tree, "pass")
+    assert _astedit.header_length(tree) == 2
     assert tree.body[2].lineno == tree.body[3].lineno == 4
 
 

@@ -11,6 +11,7 @@ import os
 import sys
 import types
 
+from sqreen import _astedit
 from sqreen.importhook import _transform
 
 try:
@@ -63,7 +64,7 @@ def _count():
 def marker(tree, name, filename):
     """Count the call, and make the module call ``mark(__name__)`` first thing."""
     _count()
-    return _transform.insert_at_top(
+    return _astedit.insert_at_top(
         tree, "__import__('transform_support', None, None, ['mark'], 0).mark(__name__)"
     )
 
@@ -72,9 +73,9 @@ class _Tracer(ast.NodeTransformer):
     def visit_FunctionDef(self, node):
         self.generic_visit(node)
         body = node.body
-        start = 1 if len(body) > 1 and _transform._is_docstring(body[0]) else 0
+        start = 1 if len(body) > 1 and _astedit.is_docstring(body[0]) else 0
         source = "__import__('transform_support', None, None, ['hit'], 0).hit(%r)" % node.name
-        body[start:start] = _transform.snippet(source, body[start])
+        body[start:start] = _astedit.snippet(source, body[start])
         return node
 
 
@@ -85,7 +86,7 @@ def tracer(tree, name, filename):
 
 def in_place(tree, name, filename):
     """Change the tree in place and return None."""
-    _transform.insert_at_top(
+    _astedit.insert_at_top(
         tree, "__import__('transform_support', None, None, ['mark'], 0).mark('in-place')"
     )
 
