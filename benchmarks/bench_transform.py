@@ -104,9 +104,14 @@ def main():
             f.write(source)
         sample(args.python, directory, False)  # CPython's own .pyc, warm from now on
         sample(args.python, directory, True)  # our cache, warm for the "warm" case
+
+        def cold():
+            drop_our_cache(directory)
+            return sample(args.python, directory, True)
+
         cases = [
             ("untransformed", lambda: sample(args.python, directory, False)),
-            ("transformed, cold cache", lambda: drop_our_cache(directory) or sample(args.python, directory, True)),
+            ("transformed, cold cache", cold),
             ("transformed, warm cache", lambda: sample(args.python, directory, True)),
         ]
         times = dict((name, []) for name, _ in cases)
