@@ -39,8 +39,12 @@ class Budget(object):
         self.spent = 0.0
         self.skipped = 0
 
+    def exhausted(self, since):
+        """True once ``spent`` plus the time since ``since`` (a ``clock()`` value) reaches the limit."""
+        return self.spent + (clock() - since) >= self.limit
+
     def skip(self):
-        """Record that an interruptible callback was skipped."""
+        """Record that an interruptible callback was skipped; return None."""
         self.skipped += 1
         _log.count(SKIP_COUNTER)
 

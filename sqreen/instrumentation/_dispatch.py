@@ -3,11 +3,10 @@
 A generic dispatch loops over the callback chains and pays for it on every
 call. Callbacks change rarely, so each time they do the hook point writes
 straight-line Python for the new set: each callback is called by name, its
-errors caught in place, the re-entrancy flag set around each chain. Only
-the rare cases leave the fast path for the generic loop in ``HookPoint``:
-a callback returning an action, a failing call with failing callbacks, and
-requests with an open time budget (whose per-callback accounting the
-generic loop does).
+errors caught in place, the re-entrancy flag set around each chain, the
+time spent in each chain added to the request's budget when one is open.
+Only the rare cases leave it for the generic loops in ``HookPoint``: a
+callback returning an action, a failing call with failing callbacks.
 
 The same text serves both mechanisms: the hook point's own ``call`` (the
 wrapper mechanism's entry point, and Python 2.7's) and the injected
@@ -44,15 +43,12 @@ def body(chains, instance, args, kwargs, invoke, bound, ref=lambda name: name):
         "    return " + invoke,
         "_sqreen_args = " + args,
         "_sqreen_kwargs = " + kwargs,
-        "if %s.enabled and %s.current() is not None:" % (budget, budget),
-        "    return %s.dispatch(%s, %s)" % (hp, bound, view),
+        "_sqreen_b = %s.current() if %s.enabled else None" % (budget, budget),
     ]
     if pre:
-        lines += ["_sqreen_st[0] = True", "try:"]
+        lines += _chain_start(budget)
         lines += _indent(_pre_levels(pre, view, objects, ref), 1)
-        lines += [
-            "finally:",
-            "    _sqreen_st[0] = False",
+        lines += _chain_end(budget) + [
             "if _sqreen_act is not None:",
             "    return %s.resume(_sqreen_rest, _sqreen_act, %s, %s)" % (hp, bound, view),
         ]
@@ -61,7 +57,7 @@ def body(chains, instance, args, kwargs, invoke, bound, ref=lambda name: name):
             "try:",
             "    _sqreen_result = " + invoke,
             "except %s as _sqreen_exc:" % ref("_sqreen_Exception"),
-            "    _sqreen_act = %s.run_failing(_sqreen_st, None, %s, _sqreen_exc)" % (hp, view),
+            "    _sqreen_act = %s.run_failing(_sqreen_st, _sqreen_b, %s, _sqreen_exc)" % (hp, view),
             "    if _sqreen_act is None:",
             "        raise",
             "    return _sqreen_act.value",
@@ -69,17 +65,17 @@ def body(chains, instance, args, kwargs, invoke, bound, ref=lambda name: name):
     else:
         lines.append("_sqreen_result = " + invoke)
     if post:
-        lines += ["_sqreen_st[0] = True", "try:"]
-        for index, (callback, _) in enumerate(post):
+        lines += _chain_start(budget)
+        for index, (callback, interruptible) in enumerate(post):
             name = "%spost%d" % (PREFIX, index)
             objects[name] = callback
             arguments = "%s, _sqreen_result" % view
-            lines += _indent(_guarded(name, "post", arguments, hp, ref("_sqreen_Exception")), 1)
+            lines += _indent(_guarded(name, "post", arguments, interruptible, ref), 1)
             lines += [
                 "    if _sqreen_act is not None:",
                 "        _sqreen_result = %s.post_action(%s, _sqreen_act, _sqreen_result)" % (hp, name),
             ]
-        lines += ["finally:", "    _sqreen_st[0] = False"]
+        lines += _chain_end(budget)
     lines.append("return _sqreen_result")
     return lines, objects
 
@@ -92,7 +88,7 @@ def _pre_levels(pre, view, objects, ref):
         rest = "%srest%d" % (PREFIX, index)
         objects[name] = pre[index][0]
         objects[rest] = (pre[index][0], pre[index + 1:])
-        level = _guarded(name, "pre", view, ref("_sqreen_hp"), ref("_sqreen_Exception"))
+        level = _guarded(name, "pre", view, pre[index][1], ref)
         if lines:
             level += ["if _sqreen_act is None:"] + _indent(lines, 1) + ["else:"]
         else:
@@ -102,12 +98,38 @@ def _pre_levels(pre, view, objects, ref):
     return lines
 
 
-def _guarded(name, stage, arguments, hp, exception):
-    return [
+def _guarded(name, stage, arguments, interruptible, ref):
+    """Call one callback, its errors caught; interruptible ones skipped once the budget is spent."""
+    lines = [
         "try:",
         "    _sqreen_act = %s(%s)" % (name, arguments),
-        "except %s:" % exception,
-        "    _sqreen_act = %s.callback_failed(%s, %r)" % (hp, name, stage),
+        "except %s:" % ref("_sqreen_Exception"),
+        "    _sqreen_act = %s.callback_failed(%s, %r)" % (ref("_sqreen_hp"), name, stage),
+    ]
+    if not interruptible:
+        return lines
+    return [
+        "if _sqreen_b is not None and _sqreen_b.exhausted(_sqreen_t):",
+        "    _sqreen_act = _sqreen_b.skip()",
+        "else:",
+    ] + _indent(lines, 1)
+
+
+def _chain_start(budget):
+    return [
+        "_sqreen_st[0] = True",
+        "if _sqreen_b is not None:",
+        "    _sqreen_t = %s.clock()" % budget,
+        "try:",
+    ]
+
+
+def _chain_end(budget):
+    return [
+        "finally:",
+        "    _sqreen_st[0] = False",
+        "    if _sqreen_b is not None:",
+        "        _sqreen_b.spent += %s.clock() - _sqreen_t" % budget,
     ]
 
 

@@ -279,7 +279,7 @@ class HookPoint(object):
         start = clock() if budget is not None else 0.0
         try:
             for cb, interruptible in self.pre if chain is None else chain:
-                if budget is not None and interruptible and _spent(budget, start):
+                if budget is not None and interruptible and budget.exhausted(start):
                     budget.skip()
                     continue
                 try:
@@ -317,7 +317,7 @@ class HookPoint(object):
         start = clock() if budget is not None else 0.0
         try:
             for cb, interruptible in chain:
-                if budget is not None and interruptible and _spent(budget, start):
+                if budget is not None and interruptible and budget.exhausted(start):
                     budget.skip()
                     continue
                 try:
@@ -367,7 +367,3 @@ def dispatch_objects(hookpoint):
     """The objects every generated dispatch of ``hookpoint`` refers to, by name."""
     return {"_sqreen_hp": hookpoint, "_sqreen_tls": _tls, "_sqreen_budget": _budget,
             "_sqreen_Exception": Exception, "_sqreen_AttributeError": AttributeError}
-
-
-def _spent(budget, start):
-    return budget.spent + (clock() - start) >= budget.limit

@@ -143,7 +143,7 @@ def _placeholder(name):
 
 
 def _by_name(name):
-    called = ("_sqreen_copy", "_sqreen_lib", "_sqreen_hp")
+    called = ("_sqreen_copy", "_sqreen_lib")
     return name in called or name.startswith(("_sqreen_pre", "_sqreen_post"))
 
 
@@ -168,6 +168,7 @@ def _source(code, kind, hookpoint, copy):
                                         parts["kwargs"], parts["invoke"], parts["bound"], _constant)
     if flags & _KIND_FLAGS:
         objects = {"_sqreen_lib": _inject_async}
+        lines = [line.replace("_sqreen_hp", _constant("_sqreen_hp")) for line in lines]
     objects.update(_hookpoint.dispatch_objects(hookpoint))
     objects["_sqreen_copy"] = copy
     # Only the callables are called by name (calling a literal draws a
