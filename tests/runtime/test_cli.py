@@ -248,3 +248,9 @@ def test_setup_py_console_scripts_resolve():
         module, _, attr = target.partition(":")
         assert callable(getattr(__import__(module, None, None, [attr]), attr))
     assert scripts["sqreen-start"] == "sqreen._cli:start_main"
+
+
+def test_events_reaches_the_real_events_command(capsys, tmpdir):
+    missing = str(tmpdir.join("none.jsonl"))
+    assert _cli.main(["events", missing]) == 2
+    assert capsys.readouterr()[1].startswith("sqreen events: cannot read %s" % missing)
