@@ -8,7 +8,7 @@ import types
 import pytest
 
 import sqreen
-from sqreen import _cli, _config, _integrations, _uwsgi  # noqa: F401 (before chdir: 2.7's relative __path__)
+from sqreen import _cli, _cli_events, _config, _integrations, _uwsgi  # noqa: F401 (before chdir: 2.7)
 from sqreen.bootstrap import sitecustomize  # noqa: F401
 from tests.helpers import run_python
 
