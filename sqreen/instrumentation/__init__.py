@@ -28,7 +28,12 @@ Mechanisms: ``"inject"`` swaps the ``__code__`` of a pure-Python function
 on CPython 3 for a trampoline, so every reference to the function, even
 ones taken before hooking, is hooked; ``"wrapper"`` replaces the attribute
 on its owner with a wrapper object (C functions, callable objects, Python
-2.7). ``"auto"`` picks inject wherever it applies.
+2.7). ``"auto"`` picks inject wherever it applies, except for a method a
+class inherits: the wrapper hooks it on that class only, where inject
+would hook the base class's function for every class sharing it. Inject
+keeps one hook point per function object: hooks reaching the same
+function through different owners share it, and the first one decides
+whether callbacks receive the instance.
 
 How arguments look: under inject the callbacks see the call as bound to
 the function's signature (named positional parameters in ``args`` with
@@ -69,6 +74,9 @@ def hook(target, pre=None, post=None, failing=None, priority=0, interruptible=Fa
         raise ValueError("mechanism must be one of %s, not %r" % (", ".join(MECHANISMS), mechanism))
     if pre is None and post is None and failing is None:
         raise ValueError("hook() needs at least one of pre, post, failing")
+    for callback in (pre, post, failing):
+        if callback is not None and not callable(callback):
+            raise TypeError("callback %r is not callable" % (callback,))
     owner, name, raw = _resolve(target)
     with _lock:
         hookpoint = _hookpoint_for(owner, name, raw, mechanism)
@@ -103,13 +111,15 @@ def _raw_attribute(owner, name):
     return getattr(owner, name)
 
 
-def _injectable(owner, raw):
+def _injectable(owner, name, raw, mechanism):
     """``(function, kind)`` when inject applies to this attribute, else None."""
     if not CAN_INJECT:
         return None
     from . import _inject
 
     is_class = isinstance(owner, type)
+    if mechanism == "auto" and is_class and name not in vars(owner):
+        return None  # inherited: the wrapper hooks it on this class only, inject would hook the base too
     if isinstance(raw, staticmethod):
         func, kind = raw.__func__, "function"
     elif isinstance(raw, classmethod):
@@ -122,7 +132,7 @@ def _injectable(owner, raw):
 
 
 def _hookpoint_for(owner, name, raw, mechanism):
-    injectable = _injectable(owner, raw) if mechanism in ("auto", "inject") else None
+    injectable = _injectable(owner, name, raw, mechanism) if mechanism in ("auto", "inject") else None
     if mechanism == "inject" and injectable is None:
         raise TypeError("cannot inject into %r (%s)" % (raw, "not a pure-Python function"
                                                         if CAN_INJECT else "needs CPython 3.6+"))

@@ -243,3 +243,29 @@ def test_inject_path_does_not_import_wrapt():
         assert "wrapt" not in sys.modules, "wrapt imported"
         assert "sqreen.instrumentation._wrappers" not in sys.modules
     """)
+
+
+def test_auto_hooks_an_inherited_method_on_the_subclass_only():
+    class Base(object):
+        def run(self):
+            return "run"
+
+    class Child(Base):
+        pass
+
+    seen = []
+    handle = hook((Child, "run"), pre=lambda i, a, k: seen.append(type(i).__name__))
+    assert Base().run() == "run" and Child().run() == "run"
+    assert seen == ["Child"]
+    handle.remove()
+    assert "run" not in vars(Child)
+
+
+def test_bad_callback_is_refused_before_anything_is_installed():
+    def f():
+        return 1
+
+    code = f.__code__
+    with pytest.raises(TypeError):
+        hook(f, pre="not callable")
+    assert f.__code__ is code
