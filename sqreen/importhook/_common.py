@@ -1,6 +1,6 @@
 """What the Python 3 and Python 2 finders share: the re-entry guard and the transform call."""
-from sqreen._log import log_once
 from sqreen.importhook import _registry
+from sqreen.importhook._registry import log_once
 
 
 def guarded(fullname, find, *args):

@@ -10,8 +10,8 @@ the callbacks. Every other name is declined with one set lookup.
 """
 import sys
 
-from sqreen._log import log_once
 from sqreen.importhook import _registry
+from sqreen.importhook._registry import log_once
 from sqreen.importhook._common import guarded, transformed_code
 
 _watched = _registry.watched

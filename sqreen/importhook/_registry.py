@@ -8,9 +8,11 @@ membership, which needs no lock; writers take the shared lock.
 """
 import collections
 import sys
-import threading
 
-from sqreen._log import log_once
+try:  # the C primitives: importing threading would cost the app's startup for nothing
+    from _thread import RLock, _local as _Local
+except ImportError:  # Python 2
+    from threading import RLock, local as _Local
 
 #: Interpreter-wide key; bump the suffix if the state's layout changes.
 STATE_KEY = "_sqreen_importhook_state_v1"
@@ -36,9 +38,9 @@ def _new_state():
         "transformers": [],
         # name -> how many of our loaders are executing that module right now.
         "loading": {},
-        "lock": threading.RLock(),
+        "lock": RLock(),
         # Per-thread set of names the finder is currently resolving.
-        "local": threading.local(),
+        "local": _Local(),
     }
 
 
@@ -182,6 +184,13 @@ def end_loading(name):
         else:
             _loading.pop(name, None)
         return list(_callbacks.get(name, ()))
+
+
+def log_once(key, message, *args, **kwargs):
+    """:func:`sqreen._log.log_once`, imported on first use (logging is slow to import)."""
+    from sqreen import _log
+
+    return _log.log_once(key, message, *args, **kwargs)
 
 
 def run_callbacks(name, module, hooks):
