@@ -40,7 +40,7 @@ CallSite = collections.namedtuple("CallSite", "module lineno col kind")
 
 _lock = threading.Lock()
 _sites = {}  # module name -> tuple of CallSite
-_handles = []
+_handles = {}  # prefix -> handle of its registered transformer
 
 _RECORD = (
     "try:\n"
@@ -66,15 +66,16 @@ def enable(prefixes):
 
     with _lock:
         for prefix in prefixes:
-            _handles.append(importhook.register_transformer(prefix, transform, VERSION))
+            if prefix not in _handles:  # enabling twice must not scan (and record) twice
+                _handles[prefix] = importhook.register_transformer(prefix, transform, VERSION)
     importhook.install()
 
 
 def disable():
     """Stop scanning newly imported modules; what was recorded stays."""
     with _lock:
-        handles = _handles[:]
-        del _handles[:]
+        handles = list(_handles.values())
+        _handles.clear()
     for handle in handles:
         handle.remove()
 

@@ -26,8 +26,10 @@ Rules for transformers, so that the rewritten module looks like the source:
 
 Rewritten code is cached on disk (see :mod:`sqreen.importhook._cache`), keyed
 by the source digest, the module name and path, this engine's version and
-each transformer's prefix, identity and version: a transformer must bump its
-version whenever its output for the same source changes.
+each transformer's prefix, identity (module and qualified name) and version:
+a transformer must bump its version whenever its output for the same source
+changes, and must not count on being called: on a cache hit it is not, so
+whatever it wants done at import time belongs in the code it injects.
 """
 import io
 import sys

@@ -57,7 +57,7 @@ def modname(request, tmp_path, monkeypatch):
     """A unique module name whose file lives in tmp_path; sys.modules is cleaned after."""
     name = "transform_mod_%s" % request.node.name.replace("[", "_").replace("]", "_").replace("-", "_")
     yield name
-    for key in [k for k in sys.modules if k.startswith(name)]:
+    for key in [k for k in list(sys.modules) if k.startswith(name)]:
         del sys.modules[key]
 
 
@@ -195,6 +195,18 @@ def test_an_unreadable_source_gives_none_and_one_warning(tmp_path, modname, capl
     with caplog.at_level(logging.WARNING, logger="sqreen"):
         assert _transform.get_code(modname, str(tmp_path / "missing.py"), transformers) is None
     assert len(_warnings(caplog)) == 1
+
+
+def test_source_encodings_are_honoured(tmp_path, modname):
+    latin = b"# -*- coding: latin-1 -*-\nTEXT = u'caf\xe9'\n"
+    bom = b"\xef\xbb\xbfTEXT = u'caf\xc3\xa9'\n"
+    for suffix, data in (("_latin", latin), ("_bom", bom)):
+        path = tmp_path / (modname + suffix + ".py")
+        with open(str(path), "wb") as f:
+            f.write(data)
+        module = support.load(modname + suffix, str(path), [support.marker])
+        assert module.TEXT == u"caf\xe9"
+    assert support.MARKED == [modname + "_latin", modname + "_bom"]
 
 
 def test_the_agents_future_flags_do_not_leak_into_app_code(tmp_path, modname):
