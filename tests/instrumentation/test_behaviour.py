@@ -379,3 +379,18 @@ def test_removing_one_of_two_leaves_the_other(target, on):
     target.add(1, 2)
     assert log == ["B", "C"]
     third.remove()
+
+
+def test_kwargs_mutated_in_place_reach_the_call(target, on, mechanism, request):
+    # Not a supported decision (pre returns ReplaceArgs to change arguments),
+    # but the two mechanisms differ: record it.
+    if mechanism == "inject":
+        request.applymarker(pytest.mark.xfail(
+            strict=True, reason="inject calls the original with the parameters it received, so a "
+                                "callback mutating kwargs in place has no effect; use ReplaceArgs"))
+
+    def pre(instance, args, kwargs):
+        kwargs["b"] = 100
+
+    on("add", pre=pre)
+    assert target.add(1, b=2) == 101
