@@ -2,12 +2,13 @@
 
 Each variant is a fresh interpreter (``python -c CODE``) with the repository on
 ``PYTHONPATH``; variants run interleaved (one of each per round, order shuffled)
-so that drift in machine load hits them alike. Reported: the median wall time
-and median peak RSS per variant, and each variant's difference from the bare
-interpreter. Peak RSS is the child's own ``VmHWM`` (read from /proc as its last
-act, the same for every variant): the rusage of a forked child also counts the
-parent's memory from before ``exec``. Elsewhere than Linux it falls back to
-``os.wait4``'s rusage.
+so that drift in machine load hits them alike. Reported per variant: the
+median wall time, median CPU time (user + system, less sensitive to a loaded
+machine) and median peak RSS, and each one's difference from the bare
+interpreter. Peak RSS is the child's own ``VmHWM`` (read from /proc as its
+last act, the same for every variant): the rusage of a forked child also
+counts the parent's memory from before ``exec``. Elsewhere than Linux it
+falls back to ``os.wait4``'s rusage.
 
     python benchmarks/bench_startup.py [--runs 60] [--python PATH] [--max-ms 50 --max-mb 10]
 
@@ -45,7 +46,7 @@ PRINT_HWM = ("\nimport sys\n"
 
 
 def run_once(python, code, env):
-    """(wall seconds, peak RSS in bytes) of one ``python -c code``."""
+    """(wall seconds, CPU seconds, peak RSS in bytes) of one ``python -c code``."""
     start = _clock()
     proc = subprocess.Popen([python, "-c", code + (PRINT_HWM if HWM else "")], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -61,7 +62,7 @@ def run_once(python, code, env):
         rss = int(out.decode().split("VmHWM:")[1].split()[0]) * 1024
     else:  # ru_maxrss is in kilobytes on Linux, in bytes on macOS
         rss = usage.ru_maxrss if sys.platform == "darwin" else usage.ru_maxrss * 1024
-    return elapsed, rss
+    return elapsed, usage.ru_utime + usage.ru_stime, rss
 
 
 def median(values):
@@ -74,7 +75,7 @@ def measure(python, runs, workdir):
     base_env = dict((k, v) for k, v in os.environ.items() if not k.startswith(("SQREEN_", "PYTHON")))
     base_env["PYTHONPATH"] = ROOT
     base_env["SQREEN_EVENTS_FILE"] = os.path.join(workdir, "events.jsonl")
-    results = dict((name, ([], [])) for name, _, _ in VARIANTS)
+    results = dict((name, ([], [], [])) for name, _, _ in VARIANTS)
     for _ in range(2):  # warm the OS caches and .pyc files first
         for name, code, extra in VARIANTS:
             run_once(python, code, dict(base_env, **extra))
@@ -82,22 +83,23 @@ def measure(python, runs, workdir):
     for _ in range(runs):
         random.shuffle(order)
         for name, code, extra in order:
-            elapsed, rss = run_once(python, code, dict(base_env, **extra))
-            results[name][0].append(elapsed)
-            results[name][1].append(rss)
-    return dict((name, (median(times), median(rsss))) for name, (times, rsss) in results.items())
+            for series, value in zip(results[name], run_once(python, code, dict(base_env, **extra))):
+                series.append(value)
+    return dict((name, tuple(median(series) for series in values)) for name, values in results.items())
 
 
 def report(python, runs, medians):
     version = subprocess.check_output([python, "-c", "import sys; print(sys.version.split()[0])"])
     print("python %s (%s), %d interleaved runs per variant, medians"
           % (version.decode().strip(), python, runs))
-    base_time, base_rss = medians[BARE]
-    print("%-32s %9s %9s %9s %9s %7s" % ("variant", "wall ms", "+ms", "RSS MB", "+MB", "ratio"))
+    base_time, base_cpu, base_rss = medians[BARE]
+    print("%-30s %8s %8s %6s %8s %8s %8s %8s" % (
+        "variant", "wall ms", "+ms", "ratio", "CPU ms", "+ms", "RSS MB", "+MB"))
     for name, _, _ in VARIANTS:
-        wall, rss = medians[name]
-        print("%-32s %9.1f %+9.1f %9.1f %+9.2f %7.2f" % (
-            name, wall * 1e3, (wall - base_time) * 1e3, rss / 1e6, (rss - base_rss) / 1e6, wall / base_time))
+        wall, cpu, rss = medians[name]
+        print("%-30s %8.1f %+8.1f %6.2f %8.1f %+8.1f %8.1f %+8.2f" % (
+            name, wall * 1e3, (wall - base_time) * 1e3, wall / base_time, cpu * 1e3, (cpu - base_cpu) * 1e3,
+            rss / 1e6, (rss - base_rss) / 1e6))
 
 
 def main(argv=None):
@@ -111,7 +113,7 @@ def main(argv=None):
     medians = measure(args.python, args.runs, workdir)
     report(args.python, args.runs, medians)
     added_ms = (medians[START][0] - medians[BARE][0]) * 1e3
-    added_mb = (medians[START][1] - medians[BARE][1]) / 1e6
+    added_mb = (medians[START][2] - medians[BARE][2]) / 1e6
     failed = (args.max_ms is not None and added_ms > args.max_ms) or \
         (args.max_mb is not None and added_mb > args.max_mb)
     if args.max_ms is not None or args.max_mb is not None:
