@@ -42,3 +42,19 @@ def transformed_code(fullname, filename):
             "importhook.transform", "sqreen: cannot transform %s, loading it as is", fullname, exc_info=True
         )
         return None
+
+
+class Delegating(object):
+    """Base of the engine's loader wrappers: what it does not define, the real loader answers."""
+
+    _sqreen_importhook_loader = True
+
+    def __init__(self, real):
+        self.__dict__["_real"] = real
+
+    def __getattr__(self, name):
+        try:
+            real = self.__dict__["_real"]
+        except KeyError:  # half-built (copy, pickle): no real loader to ask
+            raise AttributeError(name)
+        return getattr(real, name)

@@ -12,7 +12,7 @@ import sys
 
 from sqreen.importhook import _registry
 from sqreen.importhook._registry import log_once
-from sqreen.importhook._common import guarded, transformed_code
+from sqreen.importhook._common import Delegating, guarded, transformed_code
 
 _watched = _registry.watched
 _roots = _registry.roots
@@ -93,17 +93,12 @@ def wrap_loader(loader, spec):
     return cls(loader, spec)
 
 
-class _Wrapper(object):
-    """Delegates everything it does not define to the real loader."""
-
-    _sqreen_importhook_loader = True
+class _Wrapper(Delegating):
+    """A real loader and the spec it was found with."""
 
     def __init__(self, real, spec):
-        self.__dict__["_real"] = real
+        Delegating.__init__(self, real)
         self.__dict__["_spec"] = spec
-
-    def __getattr__(self, name):
-        return getattr(self.__dict__["_real"], name)
 
     def __repr__(self):
         return "<sqreen.importhook loader for %r>" % (self.__dict__["_real"],)

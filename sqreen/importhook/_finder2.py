@@ -14,7 +14,7 @@ import sys
 
 from sqreen.importhook import _registry
 from sqreen.importhook._registry import log_once
-from sqreen.importhook._common import guarded, transformed_code
+from sqreen.importhook._common import Delegating, guarded, transformed_code
 
 _watched = _registry.watched
 _roots = _registry.roots
@@ -106,16 +106,8 @@ def _imp_loader(fullname, subname, path):
     return pkgutil.ImpLoader(fullname, *found)
 
 
-class Loader(object):
+class Loader(Delegating):
     """Runs the real loader, then the callbacks; transforms watched ``.py`` sources."""
-
-    _sqreen_importhook_loader = True
-
-    def __init__(self, real):
-        self._real = real
-
-    def __getattr__(self, name):
-        return getattr(self.__dict__["_real"], name)
 
     def load_module(self, fullname):
         _registry.begin_loading(fullname)

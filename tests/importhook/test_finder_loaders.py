@@ -243,3 +243,20 @@ def test_sqlite3_and_its_dbapi2_both_fire_once_inner_first():
         """
     )
     assert out == ["[('dbapi2', True), ('sqlite3', True)] 1"]
+
+
+@py3_only
+def test_found_spec_of_a_hooked_module_copies_and_answers_like_its_loader(tmp_path):
+    root = make_tree(tmp_path, PKG)
+    out = run(
+        """
+        import copy, importlib.util
+        ih.register("pkg", lambda m: None)
+        spec = importlib.util.find_spec("pkg")
+        clone = copy.deepcopy(spec)
+        print(spec.loader.is_package("pkg"), clone.loader.is_package("pkg"), "pkg" in sys.modules)
+        print(spec.loader.get_filename("pkg") == spec.origin, hasattr(spec.loader, "no_such_attribute"))
+        """,
+        root,
+    )
+    assert out == ["True True False", "True False"]
