@@ -55,14 +55,9 @@ def _cache_tag():
     tag = getattr(getattr(sys, "implementation", None), "cache_tag", None)
     if tag:
         return tag
-    try:
-        import imp
-
-        return imp.get_tag()
-    except (ImportError, AttributeError):  # 2.7 has no imp.get_tag()
-        import platform
-
-        return "%s-%d%d" % ((platform.python_implementation().lower(),) + tuple(sys.version_info[:2]))
+    # 2.7 has neither sys.implementation nor imp.get_tag(); importing platform would cost milliseconds.
+    implementation = "pypy" if hasattr(sys, "pypy_version_info") else "cpython"
+    return "%s-%d%d" % ((implementation,) + tuple(sys.version_info[:2]))
 
 
 def _digest_function():
