@@ -67,6 +67,19 @@ def _compile(source, filename, flags):
     return compile(source, filename, "exec", flags, True)
 
 
+def _compile_tree(ast, tree, filename):
+    """Compile ``tree``; give nodes a transformer left without a location its parent's first.
+
+    Walking the whole tree costs as much as compiling it, so it is done only
+    when the compiler asks for it.
+    """
+    try:
+        return _compile(tree, filename, 0)
+    except (TypeError, ValueError):
+        ast.fix_missing_locations(tree)
+        return _compile(tree, filename, 0)
+
+
 def get_code(fullname, filename, transformers):
     """The module's code rewritten by ``transformers``, or None to load it untransformed."""
     try:
@@ -112,8 +125,7 @@ def _get_code(fullname, filename, transformers):
         if result is not None:
             tree = result
     try:
-        ast.fix_missing_locations(tree)
-        code = _compile(tree, filename, 0)
+        code = _compile_tree(ast, tree, filename)
     except Exception:
         _log.log_once(
             "importhook.transform.compile:%s" % describe(transformers),

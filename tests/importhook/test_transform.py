@@ -150,6 +150,11 @@ def star_import(module):
     return [k for k in namespace if k != "__builtins__"]
 
 
+def test_nodes_injected_without_a_location_get_one(tmp_path, modname):
+    path = write_module(tmp_path, modname)
+    assert support.load(modname, path, [support.unlocated]).LOCATED == 1
+
+
 def test_a_transformer_may_change_the_tree_in_place(tmp_path, modname):
     path = write_module(tmp_path, modname)
     support.load(modname, path, [support.in_place])
