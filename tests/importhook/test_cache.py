@@ -280,3 +280,18 @@ def test_pycacheprefix_moves_the_cache_under_the_prefix(tmp_path):
     assert not (tmp_path / "src" / "__pycache__").exists()
     found = [f for _, _, files in os.walk(str(prefix)) for f in files if ".sqreen-" in f]
     assert len(found) == 1 and found[0].startswith("prefixed_mod.")
+
+
+def test_optimized_code_is_cached_apart(tmp_path):
+    path = tmp_path / "optimized_mod.py"
+    support.write(path, "assert False, 'asserts are stripped under -O'\nVALUE = 1\n")
+    child = """
+        import sys
+        sys.path.insert(0, %r)
+        import transform_support as support
+        print(support.load("optimized_mod", %r, [support.marker]).VALUE)
+    """ % (DATA, str(path))
+    for _ in range(2):  # the second round reads what the first wrote
+        assert run_python(child, args=["-O"], env=WRITE)[1].split() == ["1"]
+        assert run_python(child, env=WRITE, check=False)[0] != 0  # AssertionError
+    assert len(our_files(str(tmp_path / "__pycache__"))) == 2
