@@ -113,6 +113,8 @@ def _get_code(fullname, filename, transformers):
     for transformer in transformers:
         try:
             result = transformer.transform(tree, fullname, filename)
+            if result is not None and not isinstance(result, ast.Module):
+                raise TypeError("a transformer must return an ast.Module or None, not %r" % type(result))
         except Exception:
             _log.log_once(
                 "importhook.transform.failed:%s" % describe([transformer]),

@@ -165,7 +165,7 @@ def _warnings(caplog):
     return [r for r in caplog.records if r.name == "sqreen" and r.levelno >= logging.WARNING]
 
 
-@pytest.mark.parametrize("bad", ["broken", "not_compiling"])
+@pytest.mark.parametrize("bad", ["broken", "not_compiling", "returns_source"])
 def test_a_failing_transformer_leaves_the_module_untransformed_with_one_warning(
     tmp_path, modname, caplog, bad
 ):
