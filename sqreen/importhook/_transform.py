@@ -58,8 +58,15 @@ def transformer_key(fullname, filename, transformers):
     """The cache key digest for this module under these transformers."""
     parts = ["engine=%d" % ENGINE_VERSION, "optimize=%d" % sys.flags.optimize, fullname, filename]
     for t in transformers:
-        parts.append("%s|%s|%s" % (t.prefix, _identity(t.transform), t.version))
-    return _cache.digest("\n".join(parts).encode("utf-8"))
+        parts.extend([t.prefix, _identity(t.transform), str(t.version)])
+    return _cache.digest(b"\n".join(_as_bytes(part) for part in parts))
+
+
+def _as_bytes(text):
+    if isinstance(text, bytes):  # a 2.7 str, e.g. a path in the file system's encoding
+        return text
+    # surrogateescape: a 3.x path with bytes undecodable in the file system's encoding
+    return text.encode("utf-8", "surrogateescape" if sys.version_info[0] >= 3 else "strict")
 
 
 def _compile(source, filename, flags):
@@ -68,10 +75,10 @@ def _compile(source, filename, flags):
 
 
 def _compile_tree(ast, tree, filename):
-    """Compile ``tree``; give nodes a transformer left without a location its parent's first.
+    """Compile ``tree``, filling in locations a transformer left out if the compiler needs them.
 
-    Walking the whole tree costs as much as compiling it, so it is done only
-    when the compiler asks for it.
+    Walking the whole tree costs about as much as compiling it, so it is done
+    only when the first attempt fails.
     """
     try:
         return _compile(tree, filename, 0)

@@ -214,6 +214,19 @@ def test_source_encodings_are_honoured(tmp_path, modname):
     assert support.MARKED == [modname + "_latin", modname + "_bom"]
 
 
+def test_a_non_ascii_path_works(tmp_path):
+    directory = tmp_path / u"r\xe9pertoire"
+    directory.mkdir()
+    path = write_module(directory, "transform_mod_non_ascii")
+    path = path if isinstance(path, str) else path.encode(sys.getfilesystemencoding())
+    try:
+        module = support.load("transform_mod_non_ascii", path, [support.marker])
+    finally:
+        sys.modules.pop("transform_mod_non_ascii", None)
+    assert module.public(1) == 2
+    assert support.MARKED == ["transform_mod_non_ascii"]
+
+
 def test_the_agents_future_flags_do_not_leak_into_app_code(tmp_path, modname):
     # _transform compiles with dont_inherit: a 2.7 module without the future import keeps
     # classic division and the print statement.
