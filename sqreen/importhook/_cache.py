@@ -11,7 +11,9 @@ taken for, or overwrite, a ``.pyc`` the interpreter writes or reads.
 
 File layout: ``SQRC`` + the interpreter's bytecode magic + the cache format
 version + the source digest + the transformer key digest, then the
-``marshal``-ed code object. Anything that does not match, or fails to read
+``marshal``-ed code object. The source digest is CPython's own keyed source
+hash (the one hash-based ``.pyc`` files are checked with) plus CRC-32 and
+length on 3.7+, a SHA-256 prefix on 2.7 and 3.6. Anything that does not match, or fails to read
 or unmarshal, is a miss. A write goes to a temporary file in the same
 directory, renamed over the final name, so a reader never sees a truncated
 file even when several processes write at once. Failing to write (read-only
