@@ -40,12 +40,16 @@ _SECRET_WORDS = frozenset((
 _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
 _WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 
-# Card candidates: a digit not preceded by a digit, then 12 to 18 more
-# digits each optionally preceded by one separator, not followed by a digit.
-# Every repetition consumes a digit, so matching is bounded per position.
-_CARD = re.compile(r"(?<![0-9])[0-9](?:[ -]?[0-9]){12,18}(?![0-9])")
-# name=value pairs in query strings, form bodies and cookie strings.
-_PAIR = re.compile(r"([A-Za-z0-9_.\-\[\]]{1,128})=([^&;\s]*)")
+# Card candidates: a digit, then 12 to 18 more digits each optionally
+# preceded by one separator, not followed by a digit (a preceding digit is
+# checked in _card_sub: a leading look-behind would stop the regex engine
+# from skipping fast to the next digit). Every repetition consumes a digit,
+# so matching is bounded per position.
+_CARD = re.compile(r"[0-9](?:[ -]?[0-9]){12,18}(?![0-9])")
+# name=value pairs in query strings, form bodies and cookie strings; a name
+# starts at a non-name character, so a long word is scanned once, not once
+# per letter.
+_PAIR = re.compile(r"(?<![A-Za-z0-9_.\-\[\]])([A-Za-z0-9_.\-\[\]]{1,128})=([^&;\s]*)")
 
 _key_cache = {}
 _KEY_CACHE_MAX = 4096
@@ -91,6 +95,9 @@ def luhn_ok(digits):
 
 def _card_sub(match):
     text = match.group(0)
+    start = match.start()
+    if start and match.string[start - 1].isdigit():
+        return text  # the tail of a longer number
     digits = text.replace(" ", "").replace("-", "")
     if 13 <= len(digits) <= 19 and luhn_ok(digits):
         return REDACTED
