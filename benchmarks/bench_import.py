@@ -6,7 +6,8 @@
    for django, jinja2, pymongo, psycopg2, MySQLdb and sqlite3. The variants
    run interleaved (one of each per round, order shuffled) so that drift in
    machine load hits them alike; the median of each is reported with the
-   ratio to the bare run (goal: at most 1.02). A third variant only imports
+   ratio to the bare run (goal: at most 1.02), for wall time and for the
+   child's CPU time (steadier when the machine is busy). A third variant only imports
    the engine, to split its own import cost from what interception adds.
 2. In process, with pyperf (run in a child ``pyperf`` runner): the cost of
    one lookup the finder declines (``find_spec`` on an unwatched name),
@@ -60,13 +61,22 @@ def installed(python, names):
 
 
 def run_once(python, code, env):
+    """(wall seconds, CPU seconds) of one ``python -c code``.
+
+    The child's CPU time (user + system, from ``os.wait4``) moves much less
+    than wall time when other work shares the machine.
+    """
     start = _clock()
     proc = subprocess.Popen([python, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    out, err = proc.communicate()
+    _, status, usage = os.wait4(proc.pid, 0)
     elapsed = _clock() - start
-    if proc.returncode != 0:
+    out, err = proc.stdout.read(), proc.stderr.read()
+    proc.stdout.close()
+    proc.stderr.close()
+    proc.returncode = status
+    if status != 0:
         raise SystemExit("%r failed:\n%s%s" % (code, out.decode(), err.decode()))
-    return elapsed
+    return elapsed, usage.ru_utime + usage.ru_stime
 
 
 def median(values):
@@ -76,7 +86,7 @@ def median(values):
 
 
 def whole_process(python, runs):
-    """Rows (label, bare ms, engine-import-only ms, engine ms, ratio) per import set."""
+    """Rows (label, wall|cpu, bare ms, engine-import-only ms, engine ms, ratio) per import set."""
     env = child_env()
     rows = []
     for names in SETS:
@@ -92,16 +102,19 @@ def whole_process(python, runs):
             "engine imported": ENGINE_IMPORT_ONLY + imports,
             "engine": ENGINE + imports,
         }
-        times = dict((name, []) for name in variants)
+        times = dict((name, ([], [])) for name in variants)
         order = list(variants)
         for round_no in range(runs + 2):
             random.shuffle(order)
             for name in order:
-                elapsed = run_once(python, variants[name], env)
+                wall, cpu = run_once(python, variants[name], env)
                 if round_no >= 2:  # the first rounds warm the OS caches and .pyc files
-                    times[name].append(elapsed)
-        bare, only, engine = (median(times[k]) for k in ("bare", "engine imported", "engine"))
-        rows.append(("import " + ", ".join(present), bare * 1e3, only * 1e3, engine * 1e3, engine / bare))
+                    times[name][0].append(wall)
+                    times[name][1].append(cpu)
+        label = "import " + ", ".join(present)
+        for kind, index in (("wall", 0), ("cpu", 1)):
+            bare, only, engine = (median(times[k][index]) for k in ("bare", "engine imported", "engine"))
+            rows.append((label, kind, bare * 1e3, only * 1e3, engine * 1e3, engine / bare))
     return rows
 
 
@@ -209,9 +222,10 @@ def main():
     rows = whole_process(args.python, args.runs)
     if rows:
         print("\nWhole process, median of %d interleaved runs (ms)" % args.runs)
-        print("%-50s %9s %12s %9s %7s" % ("imports", "bare", "+ import ih", "+ engine", "ratio"))
-        for label, bare, only, engine, ratio in rows:
-            print("%-50s %9.1f %12.1f %9.1f %7.3f" % (label, bare, only, engine, ratio))
+        print("(cpu: the child's user + system time, steadier than wall time on a busy machine)")
+        print("%-50s %5s %9s %12s %9s %7s" % ("imports", "time", "bare", "+ import ih", "+ engine", "ratio"))
+        for label, kind, bare, only, engine, ratio in rows:
+            print("%-50s %5s %9.1f %12.1f %9.1f %7.3f" % (label, kind, bare, only, engine, ratio))
     perf = in_process(args.python, args.fast)
     if perf:
         print("\nOne declined lookup, in process (pyperf mean, loop overhead subtracted)")
