@@ -223,9 +223,10 @@ def stop(timeout=None):
     st.interrupt.set()
     st.wake.set()
     thread = st.thread
-    if thread is None:
-        # Never needed until now: report what the agent's counters saw, from here.
-        _final_metrics(st)
+    if thread is None or thread.ident is None:
+        # No thread ever ran (nothing reported, or it could not start): do
+        # its last round here, so counters and queued events still go out.
+        _run(st)
         return True
     if thread is threading.current_thread():
         return True
@@ -335,15 +336,6 @@ class _Stats(object):
 
     def happened(self):
         return bool(self.events or self.dropped or self.errors or self.overruns or self.agent_time)
-
-
-def _final_metrics(st):
-    try:
-        _send_metrics(st, _Stats(), _Budget(st))
-        if st.sink is not None:
-            st.sink.close()
-    except Exception:
-        _log.log_once("reporter.final_metrics", "sqreen: cannot report the final metrics", exc_info=True)
 
 
 def _run(st):

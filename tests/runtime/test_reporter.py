@@ -291,3 +291,17 @@ def test_a_forked_child_does_not_report_its_parents_errors_again(tmp_path):
     child, parent = sorted(metrics, key=lambda m: "callback.child" not in m["counts"]["errors"])
     assert child["counts"]["errors"] == {"callback.child": 1}
     assert parent["counts"]["errors"] == {"callback.parent": 1}
+
+
+def test_stop_flushes_itself_when_the_thread_could_not_start(monkeypatch):
+    sink = start_with_fake()
+
+    def refuse(self):
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(threading.Thread, "start", refuse)
+    assert _reporter.report(_events.track_event("queued")) is False  # queued, but no thread
+    assert _log.counters()["reporter.report"] == 1
+    monkeypatch.undo()
+    assert _reporter.stop(10)
+    assert [e["name"] for e in sink.events("track")] == ["queued"]

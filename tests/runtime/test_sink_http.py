@@ -300,3 +300,20 @@ def test_the_child_of_a_fork_uses_its_own_connections(backend):
 
 def test_env_is_loopback_only():
     assert os.environ["NO_PROXY"].startswith("127.0.0.1")
+
+
+def test_exit_is_bounded_when_the_backend_hangs(backend):
+    server = backend(["hold"])
+    _, out, _ = run_python(
+        """
+        import os, time
+        from sqreen import _reporter, _events
+        _reporter.start({"url": os.environ["URL"], "flush_timeout": 0.5, "http_read_timeout": 60})
+        _reporter.report(_events.track_event("t"))
+        print("exiting")
+        """,
+        env={"URL": server.url, "NO_PROXY": "127.0.0.1"},
+        timeout=30,  # a watchdog: the child must exit by itself, long before this
+    )
+    assert out.strip() == "exiting"
+    assert server.held.wait(10)
