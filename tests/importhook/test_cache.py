@@ -189,7 +189,7 @@ def test_concurrent_writers_never_leave_a_truncated_file(tmp_path):
         import os, sys, time
         sys.path.insert(0, %r)
         from sqreen.importhook import _cache
-        code = compile("\\n".join("v%%d = %%d * 'x'" %% (i, i) for i in range(3000)), "big.py", "exec")
+        code = compile("\\n".join("v%%d = 'value %%d'" %% (i, i) for i in range(3000)), "big.py", "exec")
         digest = b"s" * 16
         key = b"k" * 16
         deadline = time.time() + 60  # only so that a failing test cannot hang
