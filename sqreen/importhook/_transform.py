@@ -102,8 +102,18 @@ def get_code(fullname, filename, transformers):
 
 
 def _get_code(fullname, filename, transformers):
-    with io.open(filename, "rb") as f:
-        source = f.read()
+    try:
+        with io.open(filename, "rb") as f:
+            source = f.read()
+    except (IOError, OSError):  # e.g. a module inside a zip file: only plain files are transformed
+        _log.log_once(
+            "importhook.transform.no_source",
+            "sqreen: cannot read the source file of module %s (%s); loading it unchanged",
+            fullname,
+            filename,
+            exc_info=True,
+        )
+        return None
     source_digest = _cache.digest(source)
     key = transformer_key(fullname, filename, transformers)
     path = _cache.cache_path(filename, key, ENGINE_VERSION)

@@ -197,9 +197,13 @@ def test_a_syntax_error_is_left_for_the_original_loader_to_raise(tmp_path, modna
 
 def test_an_unreadable_source_gives_none_and_one_warning(tmp_path, modname, caplog):
     transformers = [support.Transformer(modname, support.marker, 1)]
+    zipped = str(tmp_path / "app.zip" / (modname + ".py"))  # what a zipimport spec's origin looks like
+    support.write(tmp_path / "app.zip", "not a directory")
     with caplog.at_level(logging.WARNING, logger="sqreen"):
         assert _transform.get_code(modname, str(tmp_path / "missing.py"), transformers) is None
+        assert _transform.get_code(modname, zipped, transformers) is None
     assert len(_warnings(caplog)) == 1
+    assert "cannot read the source file of module %s" % modname in _warnings(caplog)[0].getMessage()
 
 
 def test_source_encodings_are_honoured(tmp_path, modname):
