@@ -302,18 +302,28 @@ def test_env_is_loopback_only():
     assert os.environ["NO_PROXY"].startswith("127.0.0.1")
 
 
-def test_exit_is_bounded_when_the_backend_hangs(backend):
+def test_exit_is_bounded_when_the_backend_hangs(backend, tmp_path):
     server = backend(["hold"])
+    in_flight = str(tmp_path / "in-flight")
+
+    def signal():
+        if server.held.wait(30):
+            open(in_flight, "w").close()
+
+    threading.Thread(target=signal).start()
     _, out, _ = run_python(
         """
         import os, time
         from sqreen import _reporter, _events
         _reporter.start({"url": os.environ["URL"], "flush_timeout": 0.5, "http_read_timeout": 60})
         _reporter.report(_events.track_event("t"))
-        print("exiting")
+        for _ in range(2000):  # until the POST hangs in the server
+            if os.path.exists(os.environ["IN_FLIGHT"]):
+                break
+            time.sleep(0.01)
+        print(os.path.exists(os.environ["IN_FLIGHT"]))
         """,
-        env={"URL": server.url, "NO_PROXY": "127.0.0.1"},
-        timeout=30,  # a watchdog: the child must exit by itself, long before this
+        env={"URL": server.url, "NO_PROXY": "127.0.0.1", "IN_FLIGHT": in_flight},
+        timeout=60,  # a watchdog: the child must exit by itself, long before this
     )
-    assert out.strip() == "exiting"
-    assert server.held.wait(10)
+    assert out.strip() == "True"
