@@ -155,11 +155,12 @@ def test_follow_prints_new_events_across_rotation_and_truncation(tmp_path):
         follower.wait_for(3)
         os.rename(path, path + ".1")  # rotation: a new file appears at the path
         write_events(path + ".1", [named("late-in-old")])
-        write_events(path, [named("rotated")])
+        padded = named("rotated")
+        padded["properties"] = {"pad": "p" * 2000}  # so what follows the truncation is shorter
+        write_events(path, [padded])
         follower.wait_for(5)
-        with open(path, "wb"):  # truncation in place (copytruncate) ...
+        with open(path, "wb"):  # truncation in place (copytruncate)
             pass
-        time.sleep(0.5)  # ... seen by the follower before the file grows back past its position
         write_events(path, [named("after-truncate")])
         names = [json.loads(x)["name"] for x in follower.wait_for(6)]
         assert names == ["old-2", "new-1", "split", "late-in-old", "rotated", "after-truncate"]
