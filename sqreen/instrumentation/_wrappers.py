@@ -42,6 +42,10 @@ class _Off(object):
     """The hook point of a layer that no longer hooks anything: never active."""
 
     active = False
+    pre = post = failing = ()
+
+    def enter(self):
+        return None  # for the generator drivers: call straight through
 
     def call(self, wrapped, instance, args, kwargs):  # pragma: no cover - never reached
         return wrapped(*args, **kwargs)
@@ -300,6 +304,26 @@ class _Proxy(object):
         return hookpoint.call(target, instance, args, kwargs)
 
 
+# Generators, coroutines and async generators get wrappers of their own kind
+# (Python 3; on 2.7 a generator function gets the plain closure).
+# CO_GENERATOR | CO_COROUTINE | CO_ITERABLE_COROUTINE | CO_ASYNC_GENERATOR
+_GENERATOR_FLAGS = 0x20 | 0x80 | 0x100 | 0x200 if sys.version_info[0] >= 3 else 0
+
+
+def _parts(layer, method, instance):
+    """For the generator-like wrappers: ``parts(args) -> (hookpoint, wrapped, instance, args)``."""
+
+    def parts(args):
+        hookpoint = layer.hookpoint
+        if hookpoint is _OFF:
+            _heal(layer)
+        if method and args:
+            return hookpoint, _MethodType(layer.target, args[0]), args[0], args[1:]
+        return hookpoint, layer.target, instance, args
+
+    return parts
+
+
 def _callable_wrapper(layer, target, kind, instance=None):
     """Build the wrapper calling ``layer.target`` (= ``target``) for the given kind of target."""
     layer.target = target
@@ -307,7 +331,11 @@ def _callable_wrapper(layer, target, kind, instance=None):
         wrapper = _Proxy(layer)
         layer.function = wrapper
         return wrapper
-    if kind == "method":
+    if type(target) is types.FunctionType and target.__code__.co_flags & _GENERATOR_FLAGS:
+        from . import _wrapgen  # Python 3 syntax
+
+        wrapper = _wrapgen.build(target, _parts(layer, kind == "method", instance))
+    elif kind == "method":
         wrapper = _method_fast(layer, target, layer.hookpoint)
     else:
         wrapper = _fixed_fast(layer, target, layer.hookpoint, instance)
