@@ -6,7 +6,6 @@ different paths (say the repository and an installed wheel) share one set of
 registrations and one finder. Readers on the import fast path only test set
 membership, which needs no lock; writers take the shared lock.
 """
-import collections
 import sys
 
 try:  # the C primitives: importing threading would cost the app's startup for nothing
@@ -20,10 +19,30 @@ STATE_KEY = "_sqreen_importhook_state_v1"
 FINDER_MARKER = "_sqreen_importhook_finder"
 LOADER_MARKER = "_sqreen_importhook_loader"
 
-#: One registered source transformer. ``prefix`` matches that module and its
-#: submodules; ``transform(tree, module_name, filename) -> tree`` rewrites the
-#: AST; ``version`` is part of the cache key of the transformed code.
-Transformer = collections.namedtuple("Transformer", "prefix transform version")
+
+class Transformer(tuple):
+    """One registered source transformer, a ``(prefix, transform, version)`` tuple.
+
+    ``prefix`` matches that module and its submodules; ``transform(tree,
+    module_name, filename) -> tree`` rewrites the AST; ``version`` is part of
+    the cache key of the transformed code. (A namedtuple, written out: the
+    collections module would add a millisecond to the app's startup.)
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, prefix, transform, version):
+        return tuple.__new__(cls, (prefix, transform, version))
+
+    def __getnewargs__(self):
+        return tuple(self)
+
+    prefix = property(lambda self: self[0])
+    transform = property(lambda self: self[1])
+    version = property(lambda self: self[2])
+
+    def __repr__(self):
+        return "Transformer(prefix=%r, transform=%r, version=%r)" % tuple(self)
 
 
 def _new_state():
