@@ -1,0 +1,238 @@
+"""Protect any WSGI application: ``app = sqreen.wsgi.middleware(app)``.
+
+The middleware gives every request a request object (see
+``sqreen._request.Request``), reachable from anywhere in the request's
+thread or task with :func:`current_request`, and takes care of what
+happens at the edges of a request:
+
+* at the start, the client IP is checked against ``ip_allowlist`` (the
+  request then runs with every protection off) and ``ip_blocklist`` (an
+  attack event; in ``block`` mode a 403 page instead of the app), and the
+  per-request time budget (``performance_budget_ms``) is opened;
+* when a protection raises ``RequestBlocked`` anywhere in the app, the
+  client gets a 403 page (HTML, or JSON when ``Accept`` prefers it) with
+  the id of the event the protection reported, in place of the app's own
+  status and headers, whatever the app had passed to ``start_response``;
+* at the end -- after the last chunk of a streamed response, when the
+  server closes the response (client gone included) or when the app raises
+  -- the request is forgotten and the budget closed; the ``close()`` of
+  the app's iterable is called exactly once.
+
+Once the first chunk of a streamed response has gone out, a block can no
+longer change the status: the middleware then raises
+``ResponseInterrupted`` to the server, which cuts the connection (see
+docs/blocking.md).
+
+Wrapping twice is wrapping once. While the agent is not running the
+middleware calls the app straight away, and so does an inner middleware
+for a request an outer one already serves.
+"""
+import sys
+
+from sqreen import _blocking, _clientip, _log, _request, _runtime
+from sqreen._blocking import ResponseInterrupted
+from sqreen._request import current as current_request
+from sqreen.instrumentation import RequestBlocked, agent_code, budget
+
+__all__ = ["middleware", "current_request", "ResponseInterrupted"]
+
+_RUNNING = _runtime.RUNNING
+
+
+def middleware(app):
+    """``app`` wrapped by the agent's request handling (``app`` itself if it is already wrapped)."""
+    if getattr(app, "__sqreen_wsgi__", False):
+        return app
+
+    def sqreen_wsgi(environ, start_response):
+        if _runtime.status() != _RUNNING:
+            return app(environ, start_response)
+        return _serve(app, environ, start_response)
+
+    sqreen_wsgi.__sqreen_wsgi__ = True
+    sqreen_wsgi.__wrapped__ = app
+    return sqreen_wsgi
+
+
+class _Scope(object):
+    """What the end of a request must undo: the current request, the budget."""
+
+    __slots__ = ("request", "previous", "budget", "ended")
+
+    def __init__(self, request, previous, budget_opened):
+        self.request = request
+        self.previous = previous
+        self.budget = budget_opened
+        self.ended = False
+
+    def end(self):
+        if self.ended:
+            return
+        self.ended = True
+        try:
+            if self.budget:
+                budget.stop()
+            _request.activate(self.previous)
+        except Exception:
+            _log.log_once("wsgi:end", "sqreen: cannot close the request context", exc_info=True)
+
+
+def _serve(app, environ, start_response):
+    current = current_request()
+    if current is not None and current.environ is environ:
+        return app(environ, start_response)  # an outer middleware serves this request
+    scope, blocked = _begin(environ)
+    if blocked is not None:
+        return _respond_blocked(environ, start_response, blocked, None)
+    if scope is None:
+        return app(environ, start_response)
+    guard = scope.request.allowlisted
+    try:
+        if guard:
+            with agent_code():
+                result = app(environ, start_response)
+        else:
+            result = app(environ, start_response)
+    except RequestBlocked:
+        scope.end()
+        exc_info = sys.exc_info()
+        try:
+            return _respond_blocked(environ, start_response, _blocking.event_id_of(exc_info[1]), exc_info)
+        finally:
+            del exc_info
+    except BaseException:
+        scope.end()
+        raise
+    if type(result) in (list, tuple):  # nothing left to run: the request is over
+        scope.end()
+        return result
+    file_wrapper = environ.get("wsgi.file_wrapper")
+    if isinstance(file_wrapper, type) and isinstance(result, file_wrapper):
+        scope.end()  # a file sent as is; keep the server's fast path
+        return result
+    return _Response(result, scope, environ, start_response)
+
+
+def _begin(environ):
+    """``(scope, None)`` for a request to serve, ``(None, event id)`` to block, ``(None, None)`` on error."""
+    try:
+        cfg = _runtime.config()
+        request = _request.Request(environ, cfg.ip_header, cfg.trusted_proxies)
+        if cfg.ip_allowlist or cfg.ip_blocklist:
+            event_id = _check_ip(request, cfg)
+            if event_id is not None:
+                return None, event_id
+        previous = current_request()
+        _request.activate(request)
+        opened = bool(cfg.performance_budget_ms) and not request.allowlisted
+        if opened:
+            budget.start(cfg.performance_budget_ms)
+        return _Scope(request, previous, opened), None
+    except Exception:
+        _log.log_once("wsgi:begin", "sqreen: cannot set up the request; serving it unprotected",
+                      exc_info=True)
+        return None, None
+
+
+def _check_ip(request, cfg):
+    """Mark an allowlisted request; report a blocklisted one; return the event id to block with."""
+    text = request.client_ip
+    ip = _clientip.parse_ip(text) if text else None
+    if ip is None:
+        return None
+    if cfg.ip_allowlist and _clientip.in_networks(ip, cfg.ip_allowlist):
+        request.allowlisted = True
+        return None
+    if not (cfg.ip_blocklist and _clientip.in_networks(ip, cfg.ip_blocklist)):
+        return None
+    from sqreen import _events, _reporter
+
+    block = cfg.mode == "block"
+    event = _events.attack_event("blocked_ip", request=request.event_dict(), rule="ip_blocklist",
+                                 blocked=block, source="client_ip", name="client_ip", value=text)
+    _reporter.report(event)
+    return event["event_id"] if block else None
+
+
+def _respond_blocked(environ, start_response, event_id, exc_info):
+    """The 403 response; ``exc_info`` when the app may have called ``start_response`` already."""
+    status, headers, body = _blocking.response(event_id, environ.get("HTTP_ACCEPT"))
+    try:
+        if exc_info is None:
+            start_response(status, headers)
+        else:
+            start_response(status, headers, exc_info)
+    except BaseException:  # the server re-raises exc_info: its headers are out already
+        raise ResponseInterrupted("sqreen blocked the request after the response started (event %s)"
+                                  % event_id)
+    return [body]
+
+
+class _Response(object):
+    """The app's response iterable, with the request kept current until the server closes it."""
+
+    __slots__ = ("result", "scope", "environ", "start_response", "iterator", "closed")
+
+    def __init__(self, result, scope, environ, start_response):
+        self.result = result
+        self.scope = scope
+        self.environ = environ
+        self.start_response = start_response
+        self.iterator = None
+        self.closed = False
+
+    def __iter__(self):
+        self.iterator = self._chunks()
+        return self.iterator
+
+    def _chunks(self):
+        guard = self.scope.request.allowlisted
+        sent = False
+        try:
+            if guard:
+                with agent_code():
+                    iterator = iter(self.result)
+            else:
+                iterator = iter(self.result)
+            while True:
+                if guard:
+                    with agent_code():
+                        chunk = next(iterator, _DONE)
+                else:
+                    chunk = next(iterator, _DONE)
+                if chunk is _DONE:
+                    return
+                if chunk:
+                    sent = True
+                yield chunk
+        except RequestBlocked:
+            exc_info = sys.exc_info()
+            event_id = _blocking.event_id_of(exc_info[1])
+            if sent:
+                del exc_info
+                raise ResponseInterrupted("sqreen blocked the request after the response started "
+                                          "(event %s)" % event_id)
+            try:
+                body = _respond_blocked(self.environ, self.start_response, event_id, exc_info)
+            finally:
+                del exc_info
+        yield body[0]
+
+    def close(self):
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            if self.iterator is not None:
+                self.iterator.close()
+            close = getattr(self.result, "close", None)
+            if close is not None:
+                close()
+        except RequestBlocked:
+            _log.log_once("wsgi:blocked-in-close", "sqreen: a request was blocked while its response "
+                          "was being closed; nothing more to stop", exc_info=True)
+        finally:
+            self.scope.end()
+
+
+_DONE = object()
