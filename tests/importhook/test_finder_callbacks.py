@@ -10,6 +10,12 @@ MODS = {
             raise ValueError("body failed")
         Z = 3
     """,
+    "regbody.py": """
+        import sqreen.importhook as ih
+        import __main__
+        ih.register("regbody", lambda m: __main__.calls.append(("in body", m.DONE)))
+        DONE = True
+    """,
     "selfref.py": """
         import sqreen.importhook as ih
         seen_in_body = []
@@ -174,6 +180,20 @@ def test_reload_reruns_callbacks_and_piles_up_no_layers(tmp_path):
         root,
     )
     assert out == ["1001 True", "True"]
+
+
+def test_callback_registered_while_the_hooked_body_runs_waits_for_the_body(tmp_path):
+    root = make_tree(tmp_path, MODS)
+    out = run(
+        """
+        calls = []
+        ih.register("regbody", lambda m: calls.append(("before", m.DONE)))
+        import regbody
+        print(calls)
+        """,
+        root,
+    )
+    assert out == ["[('before', True), ('in body', True)]"]
 
 
 def test_callback_registered_from_the_module_body_runs_once(tmp_path):
