@@ -25,6 +25,9 @@ SCHEMA_VERSION = 1
 
 KINDS = ("attack", "auth", "signup", "track", "agent_error", "metrics")
 
+# The envelope: fields the agent fills in itself, exempt from redaction.
+ENVELOPE_KEYS = frozenset(("schema_version", "kind", "event_id", "timestamp", "app_name", "host", "pid"))
+
 # The request dict's documented keys; others are kept (and redacted).
 REQUEST_KEYS = ("method", "path", "route", "client_ip", "user_agent", "request_id")
 

@@ -41,11 +41,12 @@ _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
 _WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 
 # Card candidates: a digit, then 12 to 18 more digits each optionally
-# preceded by one separator, not followed by a digit (a preceding digit is
-# checked in _card_sub: a leading look-behind would stop the regex engine
-# from skipping fast to the next digit). Every repetition consumes a digit,
-# so matching is bounded per position.
-_CARD = re.compile(r"[0-9](?:[ -]?[0-9]){12,18}(?![0-9])")
+# preceded by one separator, not followed by a letter or digit (so hex ids
+# and hashes are left alone; the character before is checked in _card_sub:
+# a leading look-behind would stop the regex engine from skipping fast to
+# the next digit). Every repetition consumes a digit, so matching is
+# bounded per position.
+_CARD = re.compile(r"[0-9](?:[ -]?[0-9]){12,18}(?![0-9A-Za-z])")
 # name=value pairs in query strings, form bodies and cookie strings; a name
 # starts at a non-name character, so a long word is scanned once, not once
 # per letter.
@@ -96,8 +97,8 @@ def luhn_ok(digits):
 def _card_sub(match):
     text = match.group(0)
     start = match.start()
-    if start and match.string[start - 1].isdigit():
-        return text  # the tail of a longer number
+    if start and match.string[start - 1].isalnum():
+        return text  # the tail of a longer number, or part of an id
     digits = text.replace(" ", "").replace("-", "")
     if 13 <= len(digits) <= 19 and luhn_ok(digits):
         return REDACTED
@@ -155,10 +156,17 @@ def _as_text(data):
     return data.decode("utf-8", "replace")
 
 
-def _redact_dict(value, depth, seen):
+def redact_fields(mapping, keep=()):
+    """``redact(mapping)``, but the values of the keys in ``keep`` are kept as they are."""
+    return _redact_dict(mapping, 1, set(), keep)
+
+
+def _redact_dict(value, depth, seen, keep=()):
     out = {}
     for key, item in six.iteritems(value):
-        if is_secret_key(key):
+        if key in keep:
+            out[key] = item
+        elif is_secret_key(key):
             out[key] = REDACTED
         else:
             out[key] = redact(item, depth, seen)

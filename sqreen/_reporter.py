@@ -425,10 +425,10 @@ def _send(st, stats, lines, budget):
 
 
 def encode(event):
-    """``event`` redacted and serialised as one JSON line (bytes), or None."""
+    """``event`` (a dict) redacted and serialised as one JSON line (bytes), or None."""
     try:
-        if not (isinstance(event, dict) and event.get("kind") == "metrics"):
-            event = _redact.redact(event)
+        if event.get("kind") != "metrics":  # metrics hold only the agent's own numbers
+            event = _redact.redact_fields(event, keep=_events.ENVELOPE_KEYS)
         try:
             text = json.dumps(event, separators=(",", ":"))
         except (TypeError, ValueError, UnicodeDecodeError):

@@ -153,3 +153,10 @@ def test_schema_doc_examples_match_the_constructors():
                 assert set(example[key]) == set(value), (example["kind"], key)
     for key in _events.REQUEST_KEYS:
         assert "| `%s` |" % key in doc
+
+
+def test_envelope_is_never_redacted():
+    event = _events.track_event("t", app_name="4111 1111 1111 1111")
+    event["event_id"] = "4111111111111111"
+    out = json.loads(_reporter.encode(event).decode("ascii"))
+    assert out["event_id"] == "4111111111111111" and out["app_name"] == "4111 1111 1111 1111"

@@ -128,3 +128,18 @@ def test_adversarial_inputs_finish():
         """,
         timeout=60,
     )
+
+
+@pytest.mark.parametrize("text", [
+    "ccb4f369ea4111111111111111",  # digits inside a hex id
+    "4111111111111111abc",
+    "id-a4111111111111111",
+])
+def test_card_like_digits_inside_words_are_kept(text):
+    assert redact_text(text) == text
+
+
+def test_redact_fields_keeps_the_listed_keys():
+    event = {"event_id": "4111111111111111", "token": "t", "note": "4111111111111111"}
+    assert _redact.redact_fields(event, keep=("event_id",)) == {
+        "event_id": "4111111111111111", "token": REDACTED, "note": REDACTED}
