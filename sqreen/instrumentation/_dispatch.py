@@ -17,12 +17,17 @@ call the original copy directly with the parameters they received.
 PREFIX = "_sqreen_"
 
 
-def body(chains, instance, args, kwargs, invoke, bound, ref=lambda name: name):
+def body(chains, instance, args, kwargs, invoke, bound, ref=lambda name: name, resume=None):
     """Source lines (unindented) of a dispatch for ``chains`` = (pre, post, failing).
 
     ``instance``, ``args`` and ``kwargs`` are expressions for the callbacks'
     view of the call; ``invoke`` calls the original with the parameters as
     received; ``bound`` is a callable taking ``(*args, **kwargs)``.
+    ``resume`` (an expression of ``at``, ``action``, ``bound`` and ``view``)
+    finishes the call when a pre callback returned an action; by default the
+    hook point's ``resume``. When ``invoke`` suspends (``yield from`` or
+    ``await``: generators and coroutines) the thread and the budget are
+    looked up again before the post chain, which may run elsewhere.
     Returns ``(lines, objects)``: ``objects`` maps the names the lines use
     to the objects they stand for (besides ``_sqreen_hp``, ``_sqreen_tls``
     ``_sqreen_budget``, ``_sqreen_Exception`` and ``_sqreen_AttributeError``,
@@ -34,23 +39,21 @@ def body(chains, instance, args, kwargs, invoke, bound, ref=lambda name: name):
     objects = {}
     view = "%s, _sqreen_args, _sqreen_kwargs" % instance
     hp, budget = ref("_sqreen_hp"), ref("_sqreen_budget")
-    lines = [
-        "try:",
-        "    _sqreen_st = %s.state" % ref("_sqreen_tls"),
-        "except %s:" % ref("_sqreen_AttributeError"),
-        "    _sqreen_st = %s.thread_state()" % hp,
+    if resume is None:
+        resume = "%s.resume(%%(at)s, %%(action)s, %%(bound)s, %%(view)s)" % hp
+    suspends = "yield" in invoke or "await" in invoke
+    lines = _enter(ref) + [
         "if _sqreen_st[0]:",
         "    return " + invoke,
         "_sqreen_args = " + args,
         "_sqreen_kwargs = " + kwargs,
-        "_sqreen_b = %s.current() if %s.enabled else None" % (budget, budget),
-    ]
+    ] + _budget_lookup(budget)
     if pre:
         lines += _chain_start(budget)
         lines += _indent(_pre_levels(pre, view, objects, ref), 1)
         lines += _chain_end(budget) + [
             "if _sqreen_act is not None:",
-            "    return %s.resume(_sqreen_rest, _sqreen_act, %s, %s)" % (hp, bound, view),
+            "    return " + resume % dict(at="_sqreen_rest", action="_sqreen_act", bound=bound, view=view),
         ]
     if failing:
         lines += [
@@ -64,6 +67,8 @@ def body(chains, instance, args, kwargs, invoke, bound, ref=lambda name: name):
         ]
     else:
         lines.append("_sqreen_result = " + invoke)
+    if post and suspends:
+        lines += _enter(ref) + ["if _sqreen_st[0]:", "    return _sqreen_result"] + _budget_lookup(budget)
     if post:
         lines += _chain_start(budget)
         for index, (callback, interruptible) in enumerate(post):
@@ -78,6 +83,20 @@ def body(chains, instance, args, kwargs, invoke, bound, ref=lambda name: name):
         lines += _chain_end(budget)
     lines.append("return _sqreen_result")
     return lines, objects
+
+
+def _enter(ref):
+    """This thread's re-entrancy flag."""
+    return [
+        "try:",
+        "    _sqreen_st = %s.state" % ref("_sqreen_tls"),
+        "except %s:" % ref("_sqreen_AttributeError"),
+        "    _sqreen_st = %s.thread_state()" % ref("_sqreen_hp"),
+    ]
+
+
+def _budget_lookup(budget):
+    return ["_sqreen_b = %s.current() if %s.enabled else None" % (budget, budget)]
 
 
 def _pre_levels(pre, view, objects, ref):

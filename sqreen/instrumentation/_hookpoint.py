@@ -241,7 +241,7 @@ class HookPoint(object):
         if kind is ReplaceArgs:
             args, kwargs = action.args, action.kwargs
         else:
-            self._bad_action(at[0], "pre", action)
+            self.bad_action(at[0], "pre", action)
         state = thread_state()
         budget = _budget.current() if _budget.enabled else None
         if at[1]:
@@ -295,7 +295,7 @@ class HookPoint(object):
                 elif kind is ReturnValue:
                     return args, kwargs, action
                 else:
-                    self._bad_action(cb, "pre", action)
+                    self.bad_action(cb, "pre", action)
             return args, kwargs, None
         finally:
             state[0] = False
@@ -328,7 +328,7 @@ class HookPoint(object):
                 if action is None:
                     continue
                 if type(action) is not ReturnValue:
-                    self._bad_action(cb, stage, action)
+                    self.bad_action(cb, stage, action)
                 elif stage == "failing":
                     return action
                 else:
@@ -343,7 +343,7 @@ class HookPoint(object):
         """The result after post callback ``cb`` returned the non-None ``action``."""
         if type(action) is ReturnValue:
             return action.value
-        self._bad_action(cb, "post", action)
+        self.bad_action(cb, "post", action)
         return result
 
     def callback_failed(self, cb, stage):
@@ -354,7 +354,8 @@ class HookPoint(object):
             "sqreen: %s callback %s on %s failed; ignoring it", stage, name, self.name, exc_info=True,
         )
 
-    def _bad_action(self, cb, stage, action):
+    def bad_action(self, cb, stage, action):
+        """Log (once per callback) and count a decision that means nothing at ``stage``."""
         name = _name_of(cb)
         _log.log_once(
             "%s:%s:%s:%s" % (ERROR_COUNTER, self.name, stage, name),

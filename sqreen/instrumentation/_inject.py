@@ -34,8 +34,6 @@ _SHAPE_FLAGS = CO_VARARGS | CO_VARKEYWORDS | _KIND_FLAGS
 # are swapped for the objects in its co_consts.
 _LOCAL_PREFIX = "_sqreen_"
 
-_GENERATOR = "return (yield from _sqreen_lib.{drive}(_sqreen_hp, {bound}, {instance}, {args}, {kwargs}))"
-_COROUTINE = "return (await _sqreen_lib.drive_coroutine(_sqreen_hp, {bound}, {instance}, {args}, {kwargs}))"
 
 
 def supported(func, kind):
@@ -59,7 +57,7 @@ def install(func, hookpoint, kind):
     current = [original]
 
     def update():
-        # Plain functions inline their callbacks: rebuild on every change.
+        # The trampoline inlines the callbacks: rebuild it on every change.
         # Someone else may have swapped the code since; then leave theirs.
         if func.__code__ is current[0]:
             current[0] = func.__code__ = build_trampoline(original, hookpoint, copy, kind)
@@ -71,7 +69,7 @@ def install(func, hookpoint, kind):
             func.__code__ = original
 
     update()
-    if not original.co_flags & _KIND_FLAGS:
+    if not original.co_flags & CO_ASYNC_GENERATOR:
         hookpoint.listeners.append(update)
     return undo
 
@@ -156,19 +154,26 @@ def _source(code, kind, hookpoint, copy):
     parts = _call_parts(code, kind)
     flags = code.co_flags
     prefix = "async " if flags & (CO_COROUTINE | CO_ASYNC_GENERATOR) else ""
+    resume = None
     if flags & CO_ASYNC_GENERATOR:
         lines = _inject_async.ASYNC_GENERATOR.format(**parts).splitlines()
-    elif flags & CO_COROUTINE:
-        lines = [_COROUTINE.format(**parts)]
-    elif flags & CO_GENERATOR:
-        drive = "drive_coroutine" if flags & CO_ITERABLE_COROUTINE else "drive"
-        lines = [_GENERATOR.format(drive=drive, **parts)]
-    else:
-        lines, objects = _dispatch.body(hookpoint.chains(), parts["instance"], parts["args"],
-                                        parts["kwargs"], parts["invoke"], parts["bound"], _constant)
-    if flags & _KIND_FLAGS:
-        objects = {"_sqreen_lib": _inject_async}
         lines = [line.replace("_sqreen_hp", _constant("_sqreen_hp")) for line in lines]
+        objects = {}
+    else:
+        if flags & (CO_COROUTINE | CO_GENERATOR):
+            # Generators and coroutines delegate to the original's; a pre
+            # decision hands the rest of the call to the generic driver.
+            if flags & CO_GENERATOR:
+                drive, suspend = ("drive_coroutine" if flags & CO_ITERABLE_COROUTINE else "drive"), "yield from"
+            else:
+                drive, suspend = "drive_coroutine", "await"
+            parts["invoke"] = "(%s %s)" % (suspend, parts["invoke"])
+            resume = "(%s _sqreen_lib.%s(%s, %%(bound)s, %%(view)s, %%(at)s, %%(action)s))" % (
+                suspend, drive, _constant("_sqreen_hp"))
+        lines, objects = _dispatch.body(hookpoint.chains(), parts["instance"], parts["args"],
+                                        parts["kwargs"], parts["invoke"], parts["bound"], _constant, resume)
+    if flags & _KIND_FLAGS:
+        objects["_sqreen_lib"] = _inject_async
     objects.update(_hookpoint.dispatch_objects(hookpoint))
     objects["_sqreen_copy"] = copy
     # Only the callables are called by name (calling a literal draws a

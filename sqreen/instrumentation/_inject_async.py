@@ -9,7 +9,7 @@ caller's ``send``, ``throw`` and ``close`` reach its body unchanged.
 """
 import types
 
-from ._hookpoint import ReturnValue
+from ._hookpoint import ReplaceArgs, ReturnValue
 
 
 class Call(object):
@@ -24,13 +24,26 @@ class Call(object):
         self.args = args
         self.kwargs = kwargs
 
-    def start(self):
-        """Run the pre chain; return the original's generator/coroutine, or a ``ReturnValue``."""
+    def start(self, at=None, action=None):
+        """Run the pre chain; return the original's generator/coroutine, or a ``ReturnValue``.
+
+        ``at`` and ``action``: the pre callback ``at[0]`` already returned
+        ``action``; only the callbacks ``at[1]`` are left to run.
+        """
         hookpoint = self.hookpoint
+        chain = None
+        if action is not None:
+            if type(action) is ReturnValue:
+                return action
+            if type(action) is ReplaceArgs:
+                self.args, self.kwargs = action.args, action.kwargs
+            else:
+                hookpoint.bad_action(at[0], "pre", action)
+            chain = at[1]
         entered = hookpoint.enter()
-        if entered is not None and hookpoint.pre:
+        if entered is not None and (hookpoint.pre if chain is None else chain):
             args, kwargs, replaced = hookpoint.run_pre(entered[0], entered[1], self.instance, self.args,
-                                                       self.kwargs)
+                                                       self.kwargs, chain)
             if replaced is not None:
                 return replaced
             self.args, self.kwargs = args, kwargs
@@ -53,10 +66,10 @@ class Call(object):
         return hookpoint.run_failing(entered[0], entered[1], self.instance, self.args, self.kwargs, exc)
 
 
-def drive(hookpoint, wrapped, instance, args, kwargs):
-    """Delegate to the original generator with the callbacks around it."""
+def drive(hookpoint, wrapped, instance, args, kwargs, at=None, action=None):
+    """Delegate to the original generator with the callbacks around it (see ``Call.start``)."""
     call = Call(hookpoint, wrapped, instance, args, kwargs)
-    inner = call.start()
+    inner = call.start(at, action)
     if type(inner) is ReturnValue:
         return inner.value
     try:
@@ -71,7 +84,8 @@ def drive(hookpoint, wrapped, instance, args, kwargs):
 
 # The same, as a generator-based coroutine: it may ``yield from`` a native
 # coroutine, and ``await`` accepts it.
-drive_coroutine = types.coroutine(types.FunctionType(drive.__code__, globals(), "drive_coroutine"))
+drive_coroutine = types.coroutine(
+    types.FunctionType(drive.__code__, globals(), "drive_coroutine", drive.__defaults__))
 
 
 # The builtins the trampolines use, reached through this module so that a

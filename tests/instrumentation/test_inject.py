@@ -269,3 +269,31 @@ def test_bad_callback_is_refused_before_anything_is_installed():
     with pytest.raises(TypeError):
         hook(f, pre="not callable")
     assert f.__code__ is code
+
+
+def test_generator_pre_decisions_midway():
+    def gen(a):
+        yield a
+        yield a * 2
+
+    seen = []
+    hook(gen, pre=lambda i, a, k: seen.append(("p0", a)))
+    hook(gen, pre=lambda i, a, k: ReplaceArgs((a[0] + 1,)))
+    hook(gen, pre=lambda i, a, k: seen.append(("p2", a)), post=lambda i, a, k, r: seen.append(("post", a)))
+    assert list(gen(1)) == [2, 4]
+    assert seen == [("p0", (1,)), ("p2", (2,)), ("post", (2,))]
+
+
+def test_generator_finished_on_another_thread_runs_post_there():
+    def gen():
+        yield 1
+
+    seen = []
+    hook(gen, pre=lambda *a: seen.append(("pre", threading.current_thread().name)),
+         post=lambda *a: seen.append(("post", threading.current_thread().name)))
+    it = gen()
+    next(it)
+    worker = threading.Thread(target=lambda: list(it), name="finisher")
+    worker.start()
+    worker.join(10)
+    assert seen == [("pre", threading.current_thread().name), ("post", "finisher")]

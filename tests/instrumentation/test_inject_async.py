@@ -119,3 +119,16 @@ def test_async_generator_errors_reach_failing():
     with pytest.raises(ValueError):
         run(main())
     assert log[-1] == ("failing", "ValueError")
+
+
+def test_coroutine_replaced_arguments_and_result():
+    from sqreen.instrumentation import ReplaceArgs
+
+    async def double(x):
+        return x * 2
+
+    hook(double, pre=lambda i, a, k: ReplaceArgs((a[0] + 1,)))
+    hook(double, post=lambda i, a, k, r: ReturnValue((a, r)))
+    assert run(double(1)) == ((2,), 4)
+    hook(double, pre=lambda i, a, k: ReturnValue("short"), priority=-1)
+    assert run(double(1)) == "short"
