@@ -35,7 +35,6 @@ _SHAPE_FLAGS = CO_VARARGS | CO_VARKEYWORDS | _KIND_FLAGS
 _LOCAL_PREFIX = "_sqreen_"
 
 
-
 def supported(func, kind):
     """True when ``func`` can be hooked by injection as ``kind`` ("function" or "method")."""
     if type(func) is not types.FunctionType:
@@ -163,10 +162,8 @@ def _source(code, kind, hookpoint, copy):
         if flags & (CO_COROUTINE | CO_GENERATOR):
             # Generators and coroutines delegate to the original's; a pre
             # decision hands the rest of the call to the generic driver.
-            if flags & CO_GENERATOR:
-                drive, suspend = ("drive_coroutine" if flags & CO_ITERABLE_COROUTINE else "drive"), "yield from"
-            else:
-                drive, suspend = "drive_coroutine", "await"
+            drive = "drive_coroutine" if flags & (CO_COROUTINE | CO_ITERABLE_COROUTINE) else "drive"
+            suspend = "yield from" if flags & CO_GENERATOR else "await"
             parts["invoke"] = "(%s %s)" % (suspend, parts["invoke"])
             resume = "(%s _sqreen_lib.%s(%s, %%(bound)s, %%(view)s, %%(at)s, %%(action)s))" % (
                 suspend, drive, _constant("_sqreen_hp"))
