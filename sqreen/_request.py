@@ -130,10 +130,11 @@ def _split_params(value):
 def _unquote_ext(text, charset):
     from six.moves.urllib.parse import unquote_to_bytes
 
+    raw = unquote_to_bytes(text.encode("utf-8"))
     try:
-        return unquote_to_bytes(text).decode(charset, "replace")
+        return raw.decode(charset, "replace")
     except LookupError:
-        return unquote_to_bytes(text).decode("utf-8", "replace")
+        return raw.decode("utf-8", "replace")
 
 
 def parse_multipart(body, boundary):
