@@ -239,6 +239,23 @@ class TestMethods(object):
         undo()
         assert "method" not in vars(hooked)
 
+    @pytest.mark.parametrize("defined", [True, False], ids=["own-init", "inherited-init"])
+    def test_special_methods_go_through_the_type_slots(self, defined):
+        class Base(object):
+            def __init__(self, value=0):
+                self.value = value
+
+        cls = type("Made", (Base if defined else object,), {})
+        hp = Recorder()
+        undo = _wrappers.install(cls, "__init__", hp)
+        obj = cls(5) if defined else cls()
+        assert hp.instances == [obj]
+        assert getattr(obj, "value", 5) == 5
+        undo()
+        assert "__init__" not in cls.__dict__
+        cls(5) if defined else cls()
+        assert len(hp.calls) == 1
+
     def test_objects_handed_out_keep_their_type(self, mod):
         _wrappers.install(mod, "Thing", Recorder())
         _wrappers.install(mod.Thing, "build", Recorder())
