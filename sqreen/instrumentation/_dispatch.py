@@ -17,7 +17,7 @@ call the original copy directly with the parameters they received.
 PREFIX = "_sqreen_"
 
 
-def body(chains, instance, args, kwargs, invoke, bound, ref=lambda name: name, resume=None):
+def body(chains, instance, args, kwargs, invoke, bound, ref=lambda name: name, resume=None, live=None):
     """Source lines (unindented) of a dispatch for ``chains`` = (pre, post, failing).
 
     ``instance``, ``args`` and ``kwargs`` are expressions for the callbacks'
@@ -28,6 +28,10 @@ def body(chains, instance, args, kwargs, invoke, bound, ref=lambda name: name, r
     hook point's ``resume``. When ``invoke`` suspends (``yield from`` or
     ``await``: generators and coroutines) the thread and the budget are
     looked up again before the post chain, which may run elsewhere.
+    ``live``: the name of a one-item list, bound by the caller like the
+    callbacks; once its item is false (the code
+    was replaced or removed while someone else still holds it), the call
+    goes to ``resume`` with no decision, i.e. through the current callbacks.
     Returns ``(lines, objects)``: ``objects`` maps the names the lines use
     to the objects they stand for (besides ``_sqreen_hp``, ``_sqreen_tls``
     ``_sqreen_budget``, ``_sqreen_Exception`` and ``_sqreen_AttributeError``,
@@ -48,6 +52,12 @@ def body(chains, instance, args, kwargs, invoke, bound, ref=lambda name: name, r
         "_sqreen_args = " + args,
         "_sqreen_kwargs = " + kwargs,
     ] + _budget_lookup(budget)
+    if live is not None:
+        objects[live] = [True]
+        lines += [
+            "if not %s[0]:" % live,  # by name: a subscripted literal would be folded away
+            "    return " + resume % dict(at="None", action="None", bound=bound, view=view),
+        ]
     if pre:
         lines += _chain_start(budget)
         lines += _indent(_pre_levels(pre, view, objects, ref), 1)

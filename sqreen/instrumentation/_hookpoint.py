@@ -234,7 +234,12 @@ class HookPoint(object):
         return self._invoke(state, budget, wrapped, instance, args, kwargs)
 
     def resume(self, at, action, wrapped, instance, args, kwargs):
-        """Finish a call after the pre callback ``at[0]`` returned ``action`` (``at[1]``: the rest)."""
+        """Finish a call after the pre callback ``at[0]`` returned ``action`` (``at[1]``: the rest).
+
+        Without an action (None), the whole call goes through ``dispatch``.
+        """
+        if action is None:
+            return self.dispatch(wrapped, instance, args, kwargs)
         kind = type(action)
         if kind is ReturnValue:
             return action.value

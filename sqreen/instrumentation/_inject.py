@@ -6,11 +6,14 @@ hooked too. Its code becomes a trampoline compiled for the occasion with
 the same parameters, flags and free variables (so ``__defaults__``,
 ``__kwdefaults__`` and ``__closure__`` still fit, and ``inspect`` sees the
 same signature and the same generator / coroutine nature). The trampoline
-hands the call to the hook point together with a private copy of the
-original function (a new function object over the original code, globals
-and closure): the original body runs with its own code object, so its line
-numbers, tracebacks and frames are unchanged. The hook point and the copy
-are constants of the trampoline's code, not globals of the module.
+is the hook point's dispatch written out for the current callbacks (see
+``_dispatch``), rebuilt whenever they change; it calls a private copy of
+the original function (a new function object over the original code,
+globals and closure) with the parameters it received, so the original
+body runs with its own code object: its line numbers, tracebacks and
+frames are unchanged. Callbacks, the hook point and the copy are constants
+of the trampoline's code, never globals of the module; the trampoline's
+own instructions all sit on the ``def`` line.
 
 Removing the hook puts the original code object back: the function then
 costs exactly what it cost before. CPython 3.6+ only.
@@ -53,17 +56,28 @@ def install(func, hookpoint, kind):
                               func.__closure__)
     copy.__kwdefaults__ = func.__kwdefaults__
     copy.__qualname__ = func.__qualname__
-    current = [original]
+    current = [original, [True]]  # the code in place, and the liveness flag of that trampoline
+
+    def retire():
+        # Someone (another tool wrapping this function) may hold the old
+        # trampoline: it then calls through the hook point's current callbacks.
+        current[1][0] = False
 
     def update():
         # The trampoline inlines the callbacks: rebuild it on every change.
         # Someone else may have swapped the code since; then leave theirs.
         if func.__code__ is current[0]:
-            current[0] = func.__code__ = build_trampoline(original, hookpoint, copy, kind)
+            code, live = build_trampoline(original, hookpoint, copy, kind)
+            retire()
+            current[:] = [code, live]
+            func.__code__ = code
+        else:
+            retire()
 
     def undo():
         if update in hookpoint.listeners:
             hookpoint.listeners.remove(update)
+        retire()
         if func.__code__ is current[0]:
             func.__code__ = original
 
@@ -140,7 +154,7 @@ def _placeholder(name):
 
 
 def _by_name(name):
-    called = ("_sqreen_copy", "_sqreen_lib")
+    called = ("_sqreen_copy", "_sqreen_lib", "_sqreen_live")
     return name in called or name.startswith(("_sqreen_pre", "_sqreen_post"))
 
 
@@ -168,7 +182,8 @@ def _source(code, kind, hookpoint, copy):
             resume = "(%s _sqreen_lib.%s(%s, %%(bound)s, %%(view)s, %%(at)s, %%(action)s))" % (
                 suspend, drive, _constant("_sqreen_hp"))
         lines, objects = _dispatch.body(hookpoint.chains(), parts["instance"], parts["args"],
-                                        parts["kwargs"], parts["invoke"], parts["bound"], _constant, resume)
+                                        parts["kwargs"], parts["invoke"], parts["bound"], _constant, resume,
+                                        live="_sqreen_live")
     if flags & _KIND_FLAGS:
         objects["_sqreen_lib"] = _inject_async
     objects.update(_hookpoint.dispatch_objects(hookpoint))
@@ -189,7 +204,7 @@ def _source(code, kind, hookpoint, copy):
 
 
 def build_trampoline(original, hookpoint, copy, kind):
-    """The trampoline code object for ``original`` (see the module docstring)."""
+    """The trampoline code object for ``original`` (see the module docstring), and its liveness flag."""
     source, objects = _source(original, kind, hookpoint, copy)
     namespace = {}
     exec(compile(source, original.co_filename, "exec"), namespace)
@@ -207,7 +222,7 @@ def build_trampoline(original, hookpoint, copy, kind):
     changes.update(_one_line(code))
     code = _replace(code, **changes)
     _check(original, code)
-    return code
+    return code, objects.get("_sqreen_live", [True])
 
 
 def _one_line(code):

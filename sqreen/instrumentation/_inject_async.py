@@ -32,7 +32,7 @@ class Call(object):
         """
         hookpoint = self.hookpoint
         chain = None
-        if action is not None:
+        if action is not None:  # (None: run the whole pre chain)
             if type(action) is ReturnValue:
                 return action
             if type(action) is ReplaceArgs:

@@ -297,3 +297,21 @@ def test_generator_finished_on_another_thread_runs_post_there():
     worker.start()
     worker.join(10)
     assert seen == [("pre", threading.current_thread().name), ("post", "finisher")]
+
+
+@pytest.mark.parametrize("kind", ["function", "generator"])
+def test_a_trampoline_kept_by_someone_else_follows_the_current_callbacks(kind):
+    namespace = {}
+    exec("def f(x):\n    return x\n" if kind == "function" else "def f(x):\n    yield x\n", namespace)
+    f = namespace["f"]
+    seen = []
+    first = hook(f, pre=lambda i, a, k: seen.append("first"))
+    # Another tool wraps f the way dd-trace-py does: a new function over f's current code.
+    kept = type(f)(f.__code__, f.__globals__, "kept", f.__defaults__, f.__closure__)
+    second = hook(f, pre=lambda i, a, k: seen.append("second"))
+    first.remove()
+    result = kept(1) if kind == "function" else list(kept(1))
+    assert seen == ["second"] and result in (1, [1])
+    second.remove()
+    result = kept(2) if kind == "function" else list(kept(2))
+    assert seen == ["second"] and result in (2, [2])
