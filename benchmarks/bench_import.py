@@ -15,7 +15,7 @@
    post-import finder, which takes a lock on every import (goal: at most
    0.2 us for ours).
 
-    python benchmarks/bench_import.py [--runs 41] [--python PATH] [--fast]
+    python benchmarks/bench_import.py [--runs 41] [--python PATH] [--fast] [--in-process-only]
 
 Packages that are not installed are skipped with a message.
 """
@@ -217,9 +217,10 @@ def main():
     parser.add_argument("--runs", type=int, default=41, help="interleaved rounds per import set")
     parser.add_argument("--python", default=sys.executable, help="interpreter to measure")
     parser.add_argument("--fast", action="store_true", help="fewer pyperf runs (rougher figures)")
+    parser.add_argument("--in-process-only", action="store_true", help="skip the whole-process timings")
     args = parser.parse_args()
     print("python: %s" % args.python)
-    rows = whole_process(args.python, args.runs)
+    rows = [] if args.in_process_only else whole_process(args.python, args.runs)
     if rows:
         print("\nWhole process, median of %d interleaved runs (ms)" % args.runs)
         print("(cpu: the child's user + system time, steadier than wall time on a busy machine)")

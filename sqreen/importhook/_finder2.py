@@ -17,7 +17,7 @@ from sqreen.importhook._registry import log_once
 from sqreen.importhook._common import Delegating, guarded, transformed_code
 
 _watched = _registry.watched
-_roots = _registry.roots
+_prefixes = _registry.prefixes
 _FINDER_MARKER = _registry.FINDER_MARKER
 
 
@@ -28,7 +28,7 @@ class Finder(object):
 
     def find_module(self, fullname, path=None):
         """Decline unwatched names at once; wrap the real loader of watched ones."""
-        if fullname not in _watched and (not _roots or fullname.partition(".")[0] not in _roots):
+        if fullname not in _watched and not (_prefixes[0] and fullname.startswith(_prefixes[0])):
             return None
         return _find_watched(fullname, path)
 

@@ -49,8 +49,9 @@ def _new_state():
     return {
         # Exact names with callbacks, and transformer prefixes: the fast path.
         "watched": set(),
-        # First dotted component of every transformer prefix.
-        "roots": set(),
+        # A one-item list holding the tuple of transformer prefixes, for
+        # str.startswith (a name starting with one is checked exactly later).
+        "prefixes": [()],
         # name -> [Hook] in registration order.
         "callbacks": {},
         # [Transformer] in registration order.
@@ -73,7 +74,7 @@ def shared_state():
 
 _state = shared_state()
 watched = _state["watched"]
-roots = _state["roots"]
+prefixes = _state["prefixes"]
 _callbacks = _state["callbacks"]
 _transformers = _state["transformers"]
 _loading = _state["loading"]
@@ -127,15 +128,12 @@ class TransformerHandle(object):
 def _refresh_watched():
     """Recompute the fast-path sets in place (caller holds the lock)."""
     names = set(_callbacks)
-    prefixes = set(t.prefix for t in _transformers)
-    names.update(prefixes)
-    new_roots = set(p.partition(".")[0] for p in prefixes)
+    names.update(t.prefix for t in _transformers)
     # Add before discarding so that a concurrent reader never misses a name
     # that stays watched.
     watched.update(names)
     watched.intersection_update(names)
-    roots.update(new_roots)
-    roots.intersection_update(new_roots)
+    prefixes[0] = tuple(sorted(set(t.prefix for t in _transformers)))
 
 
 def _is_lazy(module):
@@ -170,7 +168,7 @@ def add_transformer(prefix, transform, version):
     with lock:
         _transformers.append(record)
         watched.add(prefix)
-        roots.add(prefix.partition(".")[0])
+        prefixes[0] = tuple(sorted(set(prefixes[0]) | set([prefix])))
     return TransformerHandle(record)
 
 
@@ -183,7 +181,7 @@ def is_watched(fullname):
 
 def transformers_for(fullname):
     """The transformers whose prefix matches ``fullname``, in registration order."""
-    if not roots or fullname.partition(".")[0] not in roots:
+    if not prefixes[0] or not fullname.startswith(prefixes[0]):
         return []
     return [t for t in list(_transformers) if fullname == t.prefix or fullname.startswith(t.prefix + ".")]
 
