@@ -11,6 +11,7 @@ The ``sqreen`` command dispatches here: ``main(argv)`` returns the exit code.
 """
 import argparse
 import collections
+import io
 import json
 import os
 import sys
@@ -72,7 +73,7 @@ def main(argv=None):
 def _open(path):
     if path == "-":
         return os.fdopen(os.dup(sys.stdin.fileno()), "rb")
-    return open(path, "rb")
+    return io.open(path, "rb")
 
 
 def parse_line(raw):
@@ -229,7 +230,7 @@ def follow(path, offset, emit, interval=0.25, should_stop=lambda: False):
 
 def _reopen(path, offset):
     try:
-        stream = open(path, "rb")
+        stream = io.open(path, "rb")  # not Python 2's file: C stdio's EOF may stick
     except (IOError, OSError):
         return None
     stream.seek(offset)

@@ -67,7 +67,7 @@ def test_children_forked_while_the_reporter_is_busy_report_their_own_events(tmp_
 
 
 FORK_WITH_LOCK_HELD = """
-import json, os, threading
+import json, os, sys, threading
 from sqreen import _reporter, _events
 
 _reporter.start({"events_file": os.environ["EVENTS"], "flush_timeout": 20})
@@ -87,7 +87,8 @@ if pid == 0:
     os._exit(0 if ok else 3)
 _, status = os.waitpid(pid, 0)
 print(json.dumps({"status": status, "child": pid}))
-os._exit(0)
+sys.stdout.flush()
+os._exit(0)  # the thread holding the lock would block a normal exit
 """
 
 

@@ -128,8 +128,11 @@ def test_many_processes_append_to_one_file_without_interleaving(tmp_path):
     ]
     assert [p.wait() for p in procs] == [0] * nprocs
     seen = {}
-    for raw in read_lines(path):
-        event = json.loads(raw.decode("ascii"))  # every line parses: none interleaved
+    for number, raw in enumerate(read_lines(path)):
+        try:
+            event = json.loads(raw.decode("ascii"))  # every line parses: none interleaved
+        except ValueError:
+            raise AssertionError("line %d is not JSON: %r" % (number, raw[:200]))
         if event["kind"] == "track":
             props = event["properties"]
             seen.setdefault(props["tag"], []).append(props["i"])
