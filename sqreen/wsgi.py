@@ -83,21 +83,21 @@ def _serve(app, environ, start_response):
         return app(environ, start_response)  # an outer middleware serves this request
     scope, blocked = _begin(environ)
     if blocked is not None:
-        return _respond_blocked(environ, start_response, blocked, None)
+        return _respond_blocked(environ, _Start(start_response), blocked, None)
     if scope is None:
         return app(environ, start_response)
-    guard = scope.request.allowlisted
+    start = _Start(start_response)
     try:
-        if guard:
+        if scope.request.allowlisted:
             with agent_code():
-                result = app(environ, start_response)
+                result = app(environ, start)
         else:
-            result = app(environ, start_response)
+            result = app(environ, start)
     except RequestBlocked:
         scope.end()
         exc_info = sys.exc_info()
         try:
-            return _respond_blocked(environ, start_response, _blocking.event_id_of(exc_info[1]), exc_info)
+            return _respond_blocked(environ, start, _blocking.event_id_of(exc_info[1]), exc_info)
         finally:
             del exc_info
     except BaseException:
@@ -105,12 +105,49 @@ def _serve(app, environ, start_response):
         raise
     if type(result) in (list, tuple):  # nothing left to run: the request is over
         scope.end()
+        start.flush()
         return result
     file_wrapper = environ.get("wsgi.file_wrapper")
     if isinstance(file_wrapper, type) and isinstance(result, file_wrapper):
         scope.end()  # a file sent as is; keep the server's fast path
+        start.flush()
         return result
-    return _Response(result, scope, environ, start_response)
+    return _Response(result, scope, environ, start)
+
+
+class _Start(object):
+    """The ``start_response`` the app gets: holds its status and headers until the body starts.
+
+    So a request blocked before its first chunk reaches the server as one
+    clean 403, never mixed with the headers the app had set (some servers
+    append the headers of a second ``start_response`` call to the first's).
+    """
+
+    __slots__ = ("server", "pending", "started", "server_write")
+
+    def __init__(self, server):
+        self.server = server
+        self.pending = None
+        self.started = False
+        self.server_write = None
+
+    def __call__(self, status, headers, exc_info=None):
+        if self.started:  # the server has them: it decides (it raises if the headers are out)
+            return self.server(status, headers, exc_info)
+        if self.pending is not None and exc_info is None:
+            raise AssertionError("start_response called a second time without exc_info")
+        self.pending = (status, headers)
+        return self.write
+
+    def flush(self):
+        """Hand the app's status and headers to the server (once)."""
+        if not self.started and self.pending is not None:
+            self.started = True
+            self.server_write = self.server(*self.pending)
+
+    def write(self, data):
+        self.flush()
+        return self.server_write(data)
 
 
 def _begin(environ):
@@ -154,14 +191,15 @@ def _check_ip(request, cfg):
     return event["event_id"] if block else None
 
 
-def _respond_blocked(environ, start_response, event_id, exc_info):
-    """The 403 response; ``exc_info`` when the app may have called ``start_response`` already."""
+def _respond_blocked(environ, start, event_id, exc_info):
+    """The 403 response, through ``start`` (a ``_Start``); ``exc_info`` is the block being handled."""
     status, headers, body = _blocking.response(event_id, environ.get("HTTP_ACCEPT"))
+    if not start.started:
+        start.started = True
+        start.server(status, headers)
+        return [body]
     try:
-        if exc_info is None:
-            start_response(status, headers)
-        else:
-            start_response(status, headers, exc_info)
+        start.server(status, headers, exc_info)
     except BaseException:  # the server re-raises exc_info: its headers are out already
         raise ResponseInterrupted("sqreen blocked the request after the response started (event %s)"
                                   % event_id)
@@ -171,13 +209,13 @@ def _respond_blocked(environ, start_response, event_id, exc_info):
 class _Response(object):
     """The app's response iterable, with the request kept current until the server closes it."""
 
-    __slots__ = ("result", "scope", "environ", "start_response", "iterator", "closed")
+    __slots__ = ("result", "scope", "environ", "start", "iterator", "closed")
 
-    def __init__(self, result, scope, environ, start_response):
+    def __init__(self, result, scope, environ, start):
         self.result = result
         self.scope = scope
         self.environ = environ
-        self.start_response = start_response
+        self.start = start
         self.iterator = None
         self.closed = False
 
@@ -201,9 +239,11 @@ class _Response(object):
                 else:
                     chunk = next(iterator, _DONE)
                 if chunk is _DONE:
+                    self.start.flush()
                     return
                 if chunk:
                     sent = True
+                self.start.flush()
                 yield chunk
         except RequestBlocked:
             exc_info = sys.exc_info()
@@ -213,7 +253,7 @@ class _Response(object):
                 raise ResponseInterrupted("sqreen blocked the request after the response started "
                                           "(event %s)" % event_id)
             try:
-                body = _respond_blocked(self.environ, self.start_response, event_id, exc_info)
+                body = _respond_blocked(self.environ, self.start, event_id, exc_info)
             finally:
                 del exc_info
         yield body[0]

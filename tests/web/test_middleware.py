@@ -172,7 +172,7 @@ def test_block_inside_the_app_gives_a_403_the_app_cannot_swallow(agent, blocking
     assert swallowed == [] and served.error is None
     assert served.status == "403 Forbidden"
     assert "X-App" not in served.headers
-    assert served.starts[-1][2] is True  # start_response got exc_info: the app had called it already
+    assert len(served.starts) == 1  # the app's status and headers never reached the server
     (event,) = agent.attacks()
     assert event["event_id"].encode() in served.body
     assert b"secret data" not in served.body and b"sqli" not in served.body
@@ -200,6 +200,56 @@ def test_block_while_computing_the_first_chunk_still_gives_a_403(agent, blocking
     assert served.status == "403 Forbidden" and "X-App" not in served.headers
     assert agent.attacks()[0]["event_id"].encode() in served.body
     assert response.closes == 1 and wsgi.current_request() is None
+
+
+def test_block_after_an_empty_first_chunk_replaces_the_status_with_exc_info(agent, blocking_hook):
+    response = Streamed([b"", b"never sent"], block_at=1)
+    served = serve(wsgi.middleware(streaming_app(response, headers=[("X-App", "1")])), make_environ())
+    assert served.error is None and served.status == "403 Forbidden"
+    assert [(start[0], start[2]) for start in served.starts] == [("200 OK", False), ("403 Forbidden", True)]
+    assert response.closes == 1 and wsgi.current_request() is None
+
+
+def test_the_app_calling_start_response_twice_with_exc_info_is_honoured(agent):
+    def app(environ, start_response):
+        start_response("200 OK", [("X-App", "1")])
+        try:
+            raise ValueError("late failure")
+        except ValueError:
+            start_response("500 Internal Server Error", [("X-Error", "1")], sys.exc_info())
+        return [b"error page"]
+
+    served = serve(wsgi.middleware(app), make_environ())
+    assert served.starts == [("500 Internal Server Error", [("X-Error", "1")], False)]
+    assert served.body == b"error page"
+
+
+def test_the_app_calling_start_response_twice_without_exc_info_is_an_error(agent):
+    def app(environ, start_response):
+        start_response("200 OK", [])
+        start_response("404 Not Found", [])
+        return [b""]
+
+    with pytest.raises(AssertionError):
+        wsgi.middleware(app)(make_environ(), lambda *a: None)
+    assert wsgi.current_request() is None
+
+
+def test_start_response_called_inside_the_generator_is_passed_on_before_the_first_chunk(agent):
+    def app(environ, start_response):
+        def chunks():
+            start_response("201 Created", [("X-Late", "1")])
+            yield b"made"
+
+        return chunks()
+
+    served = serve(wsgi.middleware(app), make_environ())
+    assert served.status == "201 Created" and served.body == b"made"
+
+
+def test_empty_streamed_body_still_starts_the_response(agent):
+    served = serve(wsgi.middleware(streaming_app(Streamed([]), status="204 No Content")), make_environ())
+    assert served.status == "204 No Content" and served.body == b""
 
 
 def test_block_after_the_first_chunk_can_only_cut_the_response(agent, blocking_hook):
