@@ -53,6 +53,9 @@ import sys
 import threading
 import types
 
+import six
+
+from .. import _log
 from . import _budget as budget
 from ._hookpoint import HookPoint, Registration, ReplaceArgs, RequestBlocked, ReturnValue, agent_code
 
@@ -85,7 +88,7 @@ def hook(target, pre=None, post=None, failing=None, priority=0, interruptible=Fa
 
 def _resolve(target):
     """``(owner or None, attribute name, raw attribute)`` for a hook target."""
-    if isinstance(target, str):
+    if isinstance(target, six.string_types):
         module_name, _, path = target.partition(":")
         if not path:
             raise ValueError("expected 'module:attr.path', got %r" % (target,))
@@ -149,11 +152,19 @@ def _hookpoint_for(owner, name, raw, mechanism):
     label = "%s.%s" % (getattr(owner, "__name__", type(owner).__name__), name) if owner is not None \
         else "%s.%s" % (getattr(raw, "__module__", "?"), getattr(raw, "__qualname__", name))
     hookpoint = HookPoint(label)
+    undo = None
     if injectable is not None:
         from . import _inject
 
-        undo = _inject.install(func, hookpoint, kind)
-    else:
+        try:
+            undo = _inject.install(func, hookpoint, kind)
+        except Exception:
+            if mechanism == "inject" or owner is None:
+                raise
+            _log.log_once("instrumentation.inject_failed:%s" % label,
+                          "sqreen: cannot inject into %s; wrapping it instead", label, exc_info=True)
+            key = (id(owner), name)
+    if undo is None:
         from . import _wrappers
 
         undo = _wrappers.install(owner, name, hookpoint)

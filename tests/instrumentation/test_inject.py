@@ -315,3 +315,28 @@ def test_a_trampoline_kept_by_someone_else_follows_the_current_callbacks(kind):
     second.remove()
     result = kept(2) if kind == "function" else list(kept(2))
     assert seen == ["second"] and result in (2, [2])
+
+
+def test_auto_falls_back_to_the_wrapper_when_injection_fails(monkeypatch):
+    from sqreen import _log
+    from sqreen.instrumentation import _inject
+
+    class Thing(object):
+        def run(self, x):
+            return x
+
+    def broken(*args):
+        raise RuntimeError("cannot build")
+
+    monkeypatch.setattr(_inject, "build_trampoline", broken)
+    original = vars(Thing)["run"]
+    code = original.__code__
+    seen = []
+    handle = hook((Thing, "run"), pre=lambda i, a, k: seen.append(a))
+    assert Thing().run(1) == 1 and seen == [(1,)]
+    assert vars(Thing)["run"] is not original and original.__code__ is code  # wrapped, not injected
+    assert any(k.startswith("instrumentation.inject_failed") for k in _log.counters())
+    handle.remove()
+    assert vars(Thing)["run"] is original
+    with pytest.raises(RuntimeError):
+        hook((Thing, "run"), pre=len, mechanism="inject")
