@@ -156,3 +156,62 @@ def test_module_shadowing_builtins_does_not_break_trampolines():
 
     hook(f, pre=broken, post=lambda i, a, k, r: ReturnValue(r + 1), mechanism="inject")
     assert f(1) == 2
+
+
+@pytest.mark.parametrize("entry", ["call", "trampoline"])
+def test_time_is_measured_only_while_a_budget_is_open(monkeypatch, entry):
+    from sqreen.instrumentation import _budget
+
+    readings = []
+    real = _budget.clock
+    monkeypatch.setattr(_budget, "clock", lambda: readings.append(1) or real())
+    if entry == "trampoline":
+        if sys.version_info < (3, 6):
+            pytest.skip("inject: CPython 3.6+ only")
+        namespace = {}
+        exec("def f(a, b=0):\n    return (a, b)\n", namespace)
+        f = namespace["f"]
+        hook(f, pre=lambda *a: None, post=lambda *a: None, mechanism="inject")
+    else:
+        hp = HookPoint("t")
+        hp.add(pre=lambda *a: None, post=lambda *a: None)
+        f = lambda *args: hp.call(target, None, args, {})  # noqa: E731
+    f(1)
+    assert readings == []
+    budget.start(1000)
+    try:
+        f(1)
+    finally:
+        budget.stop()
+    assert len(readings) == 4  # start and end of each chain
+
+
+BUDGET_TASKS = """
+async def request(name, ms, log):
+    budget.start(ms)
+    await asyncio.sleep(0)
+    hp.call(target, None, (name,), {})
+    await asyncio.sleep(0)
+    log.append((name, budget.stop().skipped))
+
+async def main(log):
+    await asyncio.gather(request("spent", 0, log), request("fresh", 10000, log))
+"""
+
+
+@pytest.mark.skipif(sys.version_info < (3, 7), reason="budgets are per task with contextvars (3.7+)")
+def test_budget_is_per_asyncio_task():
+    import asyncio
+
+    hp = HookPoint("t")
+    ran = []
+    hp.add(pre=lambda i, a, k: ran.append(a[0]), interruptible=True)
+    namespace = {"asyncio": asyncio, "budget": budget, "hp": hp, "target": target}
+    exec(BUDGET_TASKS, namespace)
+    log = []
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(namespace["main"](log))
+    finally:
+        loop.close()
+    assert sorted(log) == [("fresh", 0), ("spent", 1)] and ran == ["fresh"]
