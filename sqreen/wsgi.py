@@ -37,6 +37,7 @@ from sqreen.instrumentation import RequestBlocked, agent_code, budget
 __all__ = ["middleware", "current_request", "ResponseInterrupted"]
 
 _RUNNING = _runtime.RUNNING
+_state = _runtime._state
 
 
 def middleware(app):
@@ -45,7 +46,8 @@ def middleware(app):
         return app
 
     def sqreen_wsgi(environ, start_response):
-        if _runtime.status() != _RUNNING:
+        # The runtime's state read directly: status() would also check for a fork (a system call).
+        if _state["status"] != _RUNNING:
             return app(environ, start_response)
         return _serve(app, environ, start_response)
 
@@ -150,20 +152,41 @@ class _Start(object):
         return self.server_write(data)
 
 
+class _Settings(object):
+    """The configuration values a request needs, read once per configuration object."""
+
+    __slots__ = ("config", "ip_header", "trusted", "allowlist", "blocklist", "budget_ms", "block")
+
+    def __init__(self, cfg):
+        self.config = cfg
+        self.ip_header = cfg.ip_header
+        self.trusted = cfg.trusted_proxies
+        self.allowlist = cfg.ip_allowlist
+        self.blocklist = cfg.ip_blocklist
+        self.budget_ms = cfg.performance_budget_ms
+        self.block = cfg.mode == "block"
+
+
+_settings = [None]
+
+
 def _begin(environ):
     """``(scope, None)`` for a request to serve, ``(None, event id)`` to block, ``(None, None)`` on error."""
     try:
         cfg = _runtime.config()
-        request = _request.Request(environ, cfg.ip_header, cfg.trusted_proxies)
-        if cfg.ip_allowlist or cfg.ip_blocklist:
-            event_id = _check_ip(request, cfg)
+        settings = _settings[0]
+        if settings is None or settings.config is not cfg:
+            settings = _settings[0] = _Settings(cfg)
+        request = _request.Request(environ, settings.ip_header, settings.trusted)
+        if settings.allowlist or settings.blocklist:
+            event_id = _check_ip(request, settings)
             if event_id is not None:
                 return None, event_id
         previous = current_request()
         _request.activate(request)
-        opened = bool(cfg.performance_budget_ms) and not request.allowlisted
+        opened = bool(settings.budget_ms) and not request.allowlisted
         if opened:
-            budget.start(cfg.performance_budget_ms)
+            budget.start(settings.budget_ms)
         return _Scope(request, previous, opened), None
     except Exception:
         _log.log_once("wsgi:begin", "sqreen: cannot set up the request; serving it unprotected",
@@ -171,24 +194,23 @@ def _begin(environ):
         return None, None
 
 
-def _check_ip(request, cfg):
+def _check_ip(request, settings):
     """Mark an allowlisted request; report a blocklisted one; return the event id to block with."""
     text = request.client_ip
     ip = _clientip.parse_ip(text) if text else None
     if ip is None:
         return None
-    if cfg.ip_allowlist and _clientip.in_networks(ip, cfg.ip_allowlist):
+    if settings.allowlist and _clientip.in_networks(ip, settings.allowlist):
         request.allowlisted = True
         return None
-    if not (cfg.ip_blocklist and _clientip.in_networks(ip, cfg.ip_blocklist)):
+    if not (settings.blocklist and _clientip.in_networks(ip, settings.blocklist)):
         return None
     from sqreen import _events, _reporter
 
-    block = cfg.mode == "block"
     event = _events.attack_event("blocked_ip", request=request.event_dict(), rule="ip_blocklist",
-                                 blocked=block, source="client_ip", name="client_ip", value=text)
+                                 blocked=settings.block, source="client_ip", name="client_ip", value=text)
     _reporter.report(event)
-    return event["event_id"] if block else None
+    return event["event_id"] if settings.block else None
 
 
 def _respond_blocked(environ, start, event_id, exc_info):

@@ -25,8 +25,8 @@ class Agent(object):
         env = dict(("SQREEN_" + key.upper(), value) for key, value in settings.items())
         self.config = _config.load(env, cwd=self.cwd)
         assert not self.config.errors, self.config.errors
-        self._monkeypatch.setattr(_runtime, "status", lambda: _runtime.RUNNING)
-        self._monkeypatch.setattr(_runtime, "config", lambda: self.config)
+        self._monkeypatch.setitem(_runtime._state, "status", _runtime.RUNNING)
+        self._monkeypatch.setitem(_runtime._state, "config", self.config)
         return self.config
 
     def attacks(self):
