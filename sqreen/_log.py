@@ -6,6 +6,7 @@ caught where it happens, logged the first time it happens for a given key
 counted every time so that metrics can report it.
 """
 import logging
+import os
 import threading
 
 logger = logging.getLogger("sqreen")
@@ -13,11 +14,30 @@ logger = logging.getLogger("sqreen")
 _lock = threading.Lock()
 _seen = set()
 _counts = {}
+_pid = os.getpid()
+
+
+def _after_fork():
+    """Give a forked child its own lock: another thread may have held ours."""
+    global _lock, _pid
+    _lock = threading.Lock()
+    _pid = os.getpid()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
+
+
+def _checked_lock():
+    """The lock, replaced first if this process was forked (Python < 3.7)."""
+    if _pid != os.getpid():
+        _after_fork()
+    return _lock
 
 
 def count(key, n=1):
     """Add ``n`` to the error counter ``key`` (thread-safe)."""
-    with _lock:
+    with _checked_lock():
         _counts[key] = _counts.get(key, 0) + n
 
 
@@ -29,7 +49,7 @@ def log_once(key, message, *args, **kwargs):
     """
     level = kwargs.pop("level", logging.WARNING)
     exc_info = kwargs.pop("exc_info", False)
-    with _lock:
+    with _checked_lock():
         _counts[key] = _counts.get(key, 0) + 1
         first = key not in _seen
         if first:
@@ -44,12 +64,12 @@ def log_once(key, message, *args, **kwargs):
 
 def counters():
     """A snapshot of the error counters."""
-    with _lock:
+    with _checked_lock():
         return dict(_counts)
 
 
 def reset():
     """Forget what was logged and counted (for tests and after fork)."""
-    with _lock:
+    with _checked_lock():
         _seen.clear()
         _counts.clear()

@@ -21,7 +21,8 @@ directory at start, "-" for stderr; used when ``url`` is empty), ``url``
 on the flush at exit and on ``stop``), ``metrics_interval`` (60 s).
 Optional: ``http_connect_timeout``, ``http_read_timeout``, ``http_max_retries``,
 ``http_batch_size``. The metrics event's ``callback_errors`` sums the
-``sqreen._log`` counters whose key starts with "callback".
+``sqreen._log`` counters whose key starts with ``CALLBACK_ERRORS`` (the
+prefix the instrumentation's hook points count callback failures under).
 
 Why this shape: the application thread only appends to a deque under a
 lock held for that append (dropping the oldest event, and counting it,
@@ -45,6 +46,11 @@ import six
 from sqreen import _events, _log, _redact
 from sqreen._sink_file import FileSink
 from sqreen._sink_http import HttpSink
+
+#: Prefix of the ``_log`` counters of failed callbacks (see
+#: ``sqreen.instrumentation._hookpoint.ERROR_COUNTER``; not imported from
+#: there, so that reporting never loads the instrumentation).
+CALLBACK_ERRORS = "instrumentation.callback_error"
 
 _monotonic = getattr(time, "monotonic", time.time)
 
@@ -470,7 +476,7 @@ def _send_metrics(st, stats, budget):
     now = time.time()
     event = _events.metrics_event(
         stats.since, now, events=stats.events, dropped=stats.dropped, errors=stats.errors,
-        callback_errors=sum(n for key, n in stats.errors.items() if key.startswith("callback")),
+        callback_errors=sum(n for key, n in stats.errors.items() if key.startswith(CALLBACK_ERRORS)),
         budget_overruns=stats.overruns, agent_time_ms=stats.agent_time * 1000.0,
         app_name=st.config["app_name"],
     )

@@ -114,8 +114,8 @@ def test_drops_while_the_sink_fails_are_reported_once_it_works_again():
 
 def test_metrics_counts_errors_overruns_and_agent_time():
     sink = start_with_fake()
-    _log.log_once("callback.sqli", "boom")
-    _log.log_once("callback.sqli", "boom")
+    _log.log_once("instrumentation.callback_error:sqli", "boom")
+    _log.log_once("instrumentation.callback_error:sqli", "boom")
     _log.log_once("importhook.x", "other")
     _reporter.add_budget_overrun()
     _reporter.add_budget_overrun(2)
@@ -123,13 +123,35 @@ def test_metrics_counts_errors_overruns_and_agent_time():
     assert _reporter.flush(10, metrics=True)
     (metrics,) = sink.events("metrics")
     counts = metrics["counts"]
-    assert counts["errors"] == {"callback.sqli": 2, "importhook.x": 1}
+    assert counts["errors"] == {"instrumentation.callback_error:sqli": 2, "importhook.x": 1}
     assert counts["callback_errors"] == 2 and counts["budget_overruns"] == 3
     assert metrics["agent_time_ms"] == 2.5
     # The next period starts from zero.
-    _log.log_once("callback.sqli", "boom")
+    _log.log_once("instrumentation.callback_error:sqli", "boom")
     assert _reporter.flush(10, metrics=True)
-    assert sink.events("metrics")[1]["counts"]["errors"] == {"callback.sqli": 1}
+    assert sink.events("metrics")[1]["counts"]["errors"] == {"instrumentation.callback_error:sqli": 1}
+
+
+def test_a_failing_hook_callback_is_counted_in_the_metrics():
+    import types
+
+    from sqreen.instrumentation import hook
+
+    owner = types.ModuleType("app_module")
+    owner.target = lambda x: x * 2
+
+    def broken_pre(instance, args, kwargs):
+        raise ValueError("bug in a protection")
+
+    sink = start_with_fake()
+    handle = hook((owner, "target"), pre=broken_pre)
+    try:
+        assert owner.target(21) == 42 and owner.target(1) == 2  # the app's call goes on
+    finally:
+        handle.remove()
+    assert _reporter.flush(10, metrics=True)
+    (metrics,) = sink.events("metrics")
+    assert metrics["counts"]["callback_errors"] == 2
 
 
 def test_no_metrics_event_when_nothing_happened():
@@ -256,11 +278,11 @@ def test_start_is_lazy_and_loads_no_network_module():
 
 def test_stop_reports_counted_errors_even_if_nothing_was_reported():
     sink = start_with_fake()
-    _log.log_once("callback.x", "boom")
+    _log.log_once("instrumentation.callback_error:x", "boom")
     assert _reporter._state.thread is None
     assert _reporter.stop(10)
     (metrics,) = sink.events("metrics")
-    assert metrics["counts"]["errors"] == {"callback.x": 1} and metrics["counts"]["callback_errors"] == 1
+    assert metrics["counts"]["errors"] == {"instrumentation.callback_error:x": 1} and metrics["counts"]["callback_errors"] == 1
 
 
 @pytest.mark.xfail(
@@ -275,10 +297,10 @@ def test_a_forked_child_does_not_report_its_parents_errors_again(tmp_path):
         import os
         from sqreen import _reporter, _events, _log
         _reporter.start({"events_file": os.environ["EVENTS"]})
-        _log.log_once("callback.parent", "boom")
+        _log.log_once("instrumentation.callback_error:parent", "boom")
         pid = os.fork()
         if pid == 0:
-            _log.log_once("callback.child", "boom")
+            _log.log_once("instrumentation.callback_error:child", "boom")
             _reporter.report(_events.track_event("child"))
             os._exit(0 if _reporter.stop(20) else 3)
         assert os.waitpid(pid, 0)[1] == 0
@@ -288,9 +310,9 @@ def test_a_forked_child_does_not_report_its_parents_errors_again(tmp_path):
     with open(path) as f:
         metrics = [json.loads(line) for line in f if '"metrics"' in line]
     assert len(metrics) == 2
-    child, parent = sorted(metrics, key=lambda m: "callback.child" not in m["counts"]["errors"])
-    assert child["counts"]["errors"] == {"callback.child": 1}
-    assert parent["counts"]["errors"] == {"callback.parent": 1}
+    child, parent = sorted(metrics, key=lambda m: "instrumentation.callback_error:child" not in m["counts"]["errors"])
+    assert child["counts"]["errors"] == {"instrumentation.callback_error:child": 1}
+    assert parent["counts"]["errors"] == {"instrumentation.callback_error:parent": 1}
 
 
 def test_stop_flushes_itself_when_the_thread_could_not_start(monkeypatch):
