@@ -69,4 +69,3 @@ def test_a_fork_while_another_thread_holds_the_lock_does_not_deadlock_the_child(
         timeout=30,
     )
     assert out == "0"
-

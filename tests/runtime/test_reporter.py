@@ -282,7 +282,8 @@ def test_stop_reports_counted_errors_even_if_nothing_was_reported():
     assert _reporter._state.thread is None
     assert _reporter.stop(10)
     (metrics,) = sink.events("metrics")
-    assert metrics["counts"]["errors"] == {"instrumentation.callback_error:x": 1} and metrics["counts"]["callback_errors"] == 1
+    assert metrics["counts"]["errors"] == {"instrumentation.callback_error:x": 1}
+    assert metrics["counts"]["callback_errors"] == 1
 
 
 @pytest.mark.xfail(
@@ -310,7 +311,9 @@ def test_a_forked_child_does_not_report_its_parents_errors_again(tmp_path):
     with open(path) as f:
         metrics = [json.loads(line) for line in f if '"metrics"' in line]
     assert len(metrics) == 2
-    child, parent = sorted(metrics, key=lambda m: "instrumentation.callback_error:child" not in m["counts"]["errors"])
+    child, parent = sorted(
+        metrics, key=lambda m: "instrumentation.callback_error:child" not in m["counts"]["errors"]
+    )
     assert child["counts"]["errors"] == {"instrumentation.callback_error:child": 1}
     assert parent["counts"]["errors"] == {"instrumentation.callback_error:parent": 1}
 
