@@ -216,7 +216,7 @@ class InputTee(object):
     the rest, which the application then reads from a buffer.
     """
 
-    __slots__ = ("stream", "length", "captured", "seen", "body")
+    __slots__ = ("stream", "length", "captured", "seen", "body", "lost")
 
     def __init__(self, stream, length):
         self.stream = stream
@@ -224,6 +224,7 @@ class InputTee(object):
         self.captured = []
         self.seen = 0
         self.body = None
+        self.lost = False  # the app moved through the stream by a way not copied here
 
     def _keep(self, data):
         if self.body is None and data and self.seen < self.length:
@@ -255,10 +256,14 @@ class InputTee(object):
     next = __next__
 
     def __getattr__(self, name):
+        if name in _UNTRACKED and self.body is None:
+            self.lost = True
         return getattr(self.stream, name)
 
     def agent_body(self):
-        """The whole body (bytes), read at most once; None if the stream fails."""
+        """The whole body (bytes), read at most once; None when the app read it in a way not copied."""
+        if self.lost:
+            return None
         if self.body is None:
             head = b"".join(self.captured)
             rest = _read_exactly(self.stream, self.length - len(head)) if len(head) < self.length else b""
@@ -266,6 +271,11 @@ class InputTee(object):
             self.body = head + rest
             self.captured = None
         return self.body
+
+
+# Ways to move through a stream that the copy does not follow: once the app uses one, the agent
+# leaves the body alone.
+_UNTRACKED = frozenset(("readinto", "readinto1", "read1", "peek", "seek", "truncate", "detach"))
 
 
 def _read_exactly(stream, size):

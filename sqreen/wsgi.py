@@ -229,9 +229,15 @@ def _respond_blocked(environ, start, event_id, exc_info):
 
 
 class _Response(object):
-    """The app's response iterable, with the request kept current until the server closes it."""
+    """The app's response iterable, with the request kept current until its last chunk is out.
 
-    __slots__ = ("result", "scope", "environ", "start", "iterator", "closed")
+    The request ends when the iteration is over (after the server wrote the
+    last chunk) or when the server closes the response, whichever comes
+    first: the app's ``close()`` runs then, once, with its request still
+    current.
+    """
+
+    __slots__ = ("result", "scope", "environ", "start", "iterator", "finished")
 
     def __init__(self, result, scope, environ, start):
         self.result = result
@@ -239,7 +245,7 @@ class _Response(object):
         self.environ = environ
         self.start = start
         self.iterator = None
-        self.closed = False
+        self.finished = False
 
     def __iter__(self):
         self.iterator = self._chunks()
@@ -261,8 +267,7 @@ class _Response(object):
                 else:
                     chunk = next(iterator, _DONE)
                 if chunk is _DONE:
-                    self.start.flush()
-                    return
+                    break
                 if chunk:
                     sent = True
                 self.start.flush()
@@ -278,15 +283,21 @@ class _Response(object):
                 body = _respond_blocked(self.environ, self.start, event_id, exc_info)
             finally:
                 del exc_info
-        yield body[0]
+            yield body[0]
+        self.start.flush()
+        self._finish()
 
     def close(self):
-        if self.closed:
+        if self.iterator is not None and not self.finished:
+            self.iterator.close()
+        self._finish()
+
+    def _finish(self):
+        """Close the app's iterable and end the request, once."""
+        if self.finished:
             return
-        self.closed = True
+        self.finished = True
         try:
-            if self.iterator is not None:
-                self.iterator.close()
             close = getattr(self.result, "close", None)
             if close is not None:
                 close()

@@ -106,16 +106,25 @@ def streaming_app(response, status="200 OK", headers=()):
     return app
 
 
-def test_streamed_response_keeps_the_request_until_closed_and_closes_once(agent):
+def test_streamed_response_keeps_the_request_to_the_last_chunk_and_closes_once(agent):
     response = Streamed([b"a", b"b", b"c"])
     wrapped = wsgi.middleware(streaming_app(response))(make_environ(), lambda *a: None)
-    assert b"".join(wrapped) == b"abc"
+    chunks = iter(wrapped)
+    assert [next(chunks), next(chunks), next(chunks)] == [b"a", b"b", b"c"]
+    assert wsgi.current_request() is not None  # the last chunk is being written
+    assert list(chunks) == []
     assert response.seen == [True, True, True]
-    assert wsgi.current_request() is not None  # the server has not closed the response yet
+    assert response.closes == 1 and wsgi.current_request() is None  # over once the iteration is
     wrapped.close()
     wrapped.close()
     assert response.closes == 1
-    assert wsgi.current_request() is None
+
+
+def test_a_server_that_never_closes_still_ends_the_request(agent):
+    response = Streamed([b"a"])
+    wrapped = wsgi.middleware(streaming_app(response))(make_environ(), lambda *a: None)
+    assert list(wrapped) == [b"a"]
+    assert response.closes == 1 and wsgi.current_request() is None
 
 
 def test_exception_from_the_app_clears_the_request(agent):

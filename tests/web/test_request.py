@@ -128,6 +128,16 @@ def test_the_app_read_the_whole_body_before_the_agent():
     assert environ["test.input"].reads == reads  # nothing more read from the server
 
 
+def test_the_agent_leaves_a_body_read_in_ways_it_does_not_copy():
+    body = b"a=1&b=2"
+    request, environ = request_for(body=body, content_type="application/x-www-form-urlencoded")
+    environ["test.input"].readinto = environ["test.input"].stream.readinto
+    buf = bytearray(3)
+    environ["wsgi.input"].readinto(buf)
+    assert request.body is None and request.form == {}
+    assert environ["wsgi.input"].read() == b"&b=2"
+
+
 def test_the_agent_reads_no_more_than_content_length():
     environ = make_environ(body=b"abc", content_type="application/x-www-form-urlencoded")
     server_input = environ["wsgi.input"] = CountingInput(b"abcEXTRA")  # a pipelined request behind
