@@ -60,6 +60,12 @@ def deactivate():
     activate(None)
 
 
+def current_inputs():
+    """The current request's input strings (see :meth:`Request.inputs`), or ``()`` outside a request."""
+    request = current()
+    return () if request is None else request.inputs()
+
+
 def wsgi_text(value):
     """A WSGI string (bytes on 2.7, Latin-1 decoded text on 3) as text, decoded as UTF-8."""
     if isinstance(value, bytes):
@@ -228,7 +234,8 @@ class InputTee(object):
 
     def _keep(self, data):
         if self.body is None and data and self.seen < self.length:
-            self.captured.append(data[: self.length - self.seen])
+            room = self.length - self.seen
+            self.captured.append(data if len(data) <= room else data[:room])  # bytes are shared, not copied
             self.seen += len(data)
         return data
 
@@ -407,7 +414,14 @@ class Request(object):
     def _read_body(self):
         if self._tee is None:
             return None
-        return self._tee.agent_body()
+        try:
+            return self._tee.agent_body()
+        except Exception:  # the client went away mid-body: the app meets the same error on its next read
+            from sqreen import _log
+
+            self._tee.lost = True
+            _log.log_once("request:body", "sqreen: cannot read a request body", exc_info=True)
+            return None
 
     @property
     def form(self):

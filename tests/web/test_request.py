@@ -138,6 +138,29 @@ def test_the_agent_leaves_a_body_read_in_ways_it_does_not_copy():
     assert environ["wsgi.input"].read() == b"&b=2"
 
 
+def test_a_body_that_fails_to_read_gives_no_body_and_no_error():
+    class Failing(CountingInput):
+        def read(self, size=-1):
+            raise IOError("client gone")
+
+    environ = make_environ(body=b"a=1", content_type="application/x-www-form-urlencoded")
+    environ["wsgi.input"] = Failing(b"a=1")
+    request = Request(environ)
+    assert request.body is None and request.form == {}
+    from sqreen import _log
+
+    assert _log.counters().get("request:body") == 1
+    with pytest.raises(IOError):
+        environ["wsgi.input"].read()
+
+
+def test_current_inputs():
+    assert _request.current_inputs() == ()
+    request, _ = request_for(query="a=1")
+    _request.activate(request)
+    assert ("query", "a", "1") in _request.current_inputs()
+
+
 def test_the_agent_reads_no_more_than_content_length():
     environ = make_environ(body=b"abc", content_type="application/x-www-form-urlencoded")
     server_input = environ["wsgi.input"] = CountingInput(b"abcEXTRA")  # a pipelined request behind
