@@ -145,18 +145,34 @@ def _is_lazy(module):
     return type(module).__name__ == "_LazyModule"
 
 
+def _awaits_our_loader(module):
+    """True when one of our loaders has yet to execute ``module`` (it is in
+    ``sys.modules`` already, its spec still holds our wrapper): that loader
+    will run the callbacks."""
+    try:
+        loader = getattr(module.__dict__.get("__spec__"), "loader", None)
+        return getattr(loader, LOADER_MARKER, False) is True
+    except Exception:
+        return False
+
+
 def add_callback(name, callback):
     """Register ``callback(module)`` for module ``name``; return its Hook.
 
-    When the module is already imported (and not being executed by our
-    loader right now), the callback runs at once, outside the lock.
+    When the module is already imported (and none of our loaders is about to
+    execute it or executing it), the callback runs at once, outside the lock.
     """
     hook = Hook(name, callback)
     with lock:
         _callbacks.setdefault(name, []).append(hook)
         watched.add(name)
         module = sys.modules.get(name)
-        run_now = module is not None and not _loading.get(name) and not _is_lazy(module)
+        run_now = (
+            module is not None
+            and not _loading.get(name)
+            and not _is_lazy(module)
+            and not _awaits_our_loader(module)
+        )
     if run_now:
         run_callbacks(name, module, [hook])
     return hook

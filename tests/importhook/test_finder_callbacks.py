@@ -196,6 +196,28 @@ def test_callback_registered_while_the_hooked_body_runs_waits_for_the_body(tmp_p
     assert out == ["[('before', True), ('in body', True)]"]
 
 
+@py3_only
+def test_callback_registered_between_module_creation_and_execution_runs_once_after_the_body(tmp_path):
+    """The import system puts the module in sys.modules before executing it."""
+    root = make_tree(tmp_path, MODS)
+    out = run(
+        """
+        import importlib.util
+        calls = []
+        ih.register("plain", lambda m: calls.append(("first", m.X)))
+        spec = importlib.util.find_spec("plain")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["plain"] = module
+        ih.register("plain", lambda m: calls.append(("second", m.X)))
+        print(calls)
+        spec.loader.exec_module(module)
+        print(calls, type(module.__loader__).__name__)
+        """,
+        root,
+    )
+    assert out == ["[]", "[('first', 1), ('second', 1)] SourceFileLoader"]
+
+
 def test_callback_registered_from_the_module_body_runs_once(tmp_path):
     root = make_tree(tmp_path, MODS)
     out = run(
