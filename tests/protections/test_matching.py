@@ -1,0 +1,77 @@
+# -*- coding: utf-8 -*-
+"""The shared input-matching step: which inputs occur where, and which are never looked for."""
+from __future__ import unicode_literals
+
+from sqreen.protections import _matching
+
+
+def test_no_input_occurs():
+    inputs = [("query", "id", "42"), ("form", "name", "alice")]
+    assert _matching.find_occurrences("SELECT * FROM t WHERE id = 7", inputs) == []
+    assert not _matching.occurs("SELECT * FROM t WHERE id = 7", inputs)
+
+
+def test_reports_input_tuple_and_span():
+    item = ("query", "id", "1 OR 1=1")
+    text = "SELECT * FROM t WHERE id = 1 OR 1=1"
+    assert _matching.find_occurrences(text, [item]) == [(item, 27, 35)]
+    assert _matching.occurs(text, [item])
+
+
+def test_every_occurrence_including_overlapping_ones():
+    item = ("query", "q", "aba")
+    assert _matching.find_occurrences("ababa--aba", [item]) == [(item, 0, 3), (item, 2, 5), (item, 7, 10)]
+
+
+def test_order_is_inputs_then_position():
+    a, b = ("query", "a", "xy"), ("form", "b", "zz")
+    assert _matching.find_occurrences("zz xy zz xy", [a, b]) == [(a, 3, 5), (a, 9, 11), (b, 0, 2), (b, 6, 8)]
+
+
+def test_short_values_are_never_looked_for():
+    items = [("query", "a", ""), ("query", "b", "'"), ("query", "c", "1")]
+    assert _matching.find_occurrences("' OR 1 = 1", items) == []
+    assert _matching.find_occurrences("' OR 1 = 1", items, min_length=1) != []
+
+
+def test_values_longer_than_the_text_cost_nothing():
+    assert _matching.find_occurrences("ab", [("body", "x", "abc")]) == []
+
+
+def test_value_types():
+    items = [
+        ("json", "n", 12345), ("json", "f", 1.5), ("json", "flag", True), ("json", "none", None),
+        ("body", "raw", b"caf\xc3\xa9"), ("json", "list", ["12345"]),
+    ]
+    found = _matching.find_occurrences("x = 12345 AND y = 1.5 AND z = 'café' AND True", items)
+    assert [(item[1], start, end) for item, start, end in found] == [("n", 4, 9), ("f", 18, 21), ("raw", 31, 35)]
+
+
+def test_bytes_text_is_decoded():
+    item = ("query", "name", "é'x")
+    assert _matching.find_occurrences("SELECT 'é'x'".encode("utf-8"), [item]) == [(item, 8, 11)]
+
+
+def test_occurrences_per_input_are_bounded():
+    item = ("query", "q", "ab")
+    found = _matching.find_occurrences("ab" * 1000, [item])
+    assert len(found) == _matching.MAX_OCCURRENCES
+    assert found[-1][1] == 2 * (_matching.MAX_OCCURRENCES - 1)
+
+
+def test_unicode_value():
+    item = ("query", "q", "日本語")
+    assert _matching.find_occurrences("SELECT '日本語'", [item]) == [(item, 8, 11)]
+
+
+def test_generator_of_inputs_is_consumed_once():
+    items = iter([("query", "a", "zz")])
+    assert len(_matching.find_occurrences("zz", items)) == 1
+
+
+def test_as_text():
+    assert _matching.as_text("x") == "x"
+    assert _matching.as_text(b"x") == "x"
+    assert _matching.as_text(7) == "7"
+    assert _matching.as_text(False) is None
+    assert _matching.as_text({"a": 1}) is None
