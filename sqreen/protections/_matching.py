@@ -48,6 +48,19 @@ def _text_of(text):
     return text
 
 
+def _candidates(text, inputs, min_length):
+    """``(input_tuple, value)`` for each input whose text value could occur in ``text``."""
+    size = len(text)
+    for item in inputs:
+        value = item[2]
+        if not isinstance(value, six.text_type):
+            value = as_text(value)
+            if value is None:
+                continue
+        if min_length <= len(value) <= size and value in text:
+            yield item, value
+
+
 def find_occurrences(text, inputs, min_length=MIN_LENGTH, max_occurrences=MAX_OCCURRENCES):
     """Every place where an input's value occurs in ``text``.
 
@@ -57,17 +70,9 @@ def find_occurrences(text, inputs, min_length=MIN_LENGTH, max_occurrences=MAX_OC
     text or UTF-8 bytes (positions are then those of the decoded text).
     """
     text = _text_of(text)
-    size = len(text)
     found = []
-    for item in inputs:
-        value = item[2]
-        if not isinstance(value, six.text_type):
-            value = as_text(value)
-            if value is None:
-                continue
+    for item, value in _candidates(text, inputs, min_length):
         length = len(value)
-        if length < min_length or length > size or value not in text:
-            continue
         start = text.find(value)
         count = 0
         while start >= 0 and count < max_occurrences:
@@ -79,14 +84,6 @@ def find_occurrences(text, inputs, min_length=MIN_LENGTH, max_occurrences=MAX_OC
 
 def occurs(text, inputs, min_length=MIN_LENGTH):
     """True when at least one input's value occurs in ``text`` (the cheap first test)."""
-    text = _text_of(text)
-    size = len(text)
-    for item in inputs:
-        value = item[2]
-        if not isinstance(value, six.text_type):
-            value = as_text(value)
-            if value is None:
-                continue
-        if min_length <= len(value) <= size and value in text:
-            return True
+    for _ in _candidates(_text_of(text), inputs, min_length):
+        return True
     return False
