@@ -8,24 +8,21 @@ form fields and names, JSON parsed from a UTF-8 body).
 
 The body is read only when an input from it is asked for, and only when the
 request declares a ``Content-Length`` of at most :data:`MAX_BODY_BYTES`
-(a chunked body without a length is never read by the agent). For such a
-request ``wsgi.input`` is replaced at the start by a thin proxy that keeps a
-copy of what the application reads; when the agent needs the body it
-takes what the application already read plus the rest, and the
-application goes on reading that rest from a buffer: it sees exactly the
-same bytes as without the agent.
+(a chunked body without a length is never read by the agent); the
+application still reads exactly the same bytes (see ``_request_body``).
+What the application reads of such a body is kept until the request ends,
+so a request costs up to that much memory again.
 
 The current request lives in a context variable on Python 3.7+ (each
 thread and each asyncio task sees its own) and in a thread-local before.
 """
-import io
 import threading
 import uuid
 
-import six
-from six.moves.urllib.parse import parse_qsl
-
 from sqreen import _clientip
+from sqreen._request_body import InputTee
+from sqreen._request_parse import (flatten, group, header_params, parse_cookies, parse_multipart,
+                                   parse_urlencoded, wsgi_bytes, wsgi_text)
 
 try:
     import contextvars
@@ -34,9 +31,8 @@ except ImportError:  # Python 2.7 and 3.6
 
 #: The largest body the agent reads (and keeps a copy of) to inspect it.
 MAX_BODY_BYTES = 1024 * 1024
-#: Bounds on :meth:`Request.inputs`, so an attacker-shaped body cannot make the agent spin.
+#: Bound on :meth:`Request.inputs`, so an attacker-shaped body cannot make the agent spin.
 MAX_INPUTS = 4096
-MAX_DEPTH = 32
 
 if contextvars is not None:
     _var = contextvars.ContextVar("sqreen_request", default=None)
@@ -64,236 +60,6 @@ def current_inputs():
     """The current request's input strings (see :meth:`Request.inputs`), or ``()`` outside a request."""
     request = current()
     return () if request is None else request.inputs()
-
-
-def wsgi_text(value):
-    """A WSGI string (bytes on 2.7, Latin-1 decoded text on 3) as text, decoded as UTF-8."""
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    try:
-        return value.encode("latin-1").decode("utf-8", "replace")
-    except UnicodeEncodeError:  # not a WSGI string: keep it
-        return value
-
-
-def _wsgi_bytes(value):
-    if isinstance(value, bytes):
-        return value
-    try:
-        return value.encode("latin-1")
-    except UnicodeEncodeError:
-        return value.encode("utf-8")
-
-
-def parse_urlencoded(data):
-    """``[(name, value)]`` text pairs from URL-encoded bytes, blank values kept."""
-    if six.PY2:
-        return [(k.decode("utf-8", "replace"), v.decode("utf-8", "replace"))
-                for k, v in parse_qsl(data, keep_blank_values=True)]
-    return parse_qsl(data.decode("utf-8", "replace"), keep_blank_values=True, errors="replace")
-
-
-def header_params(value):
-    """``(main value, {param: value})`` of a header such as ``Content-Type`` or ``Content-Disposition``."""
-    parts = _split_params(value)
-    params = {}
-    for part in parts[1:]:
-        name, sep, text = part.partition("=")
-        if not sep:
-            continue
-        name = name.strip().lower()
-        text = text.strip()
-        if len(text) >= 2 and text[0] == text[-1] == '"':
-            text = text[1:-1].replace('\\"', '"').replace("\\\\", "\\")
-        if name.endswith("*"):  # RFC 5987: charset'lang'percent-encoded
-            charset, _, rest = text.partition("'")
-            text = _unquote_ext(rest.partition("'")[2], charset or "utf-8")
-            name = name[:-1]
-            params[name] = text
-        else:
-            params.setdefault(name, text)
-    return parts[0].strip().lower(), params
-
-
-def _split_params(value):
-    parts, current, quoted, escaped = [], [], False, False
-    for char in value:
-        if escaped:
-            escaped = False
-        elif char == "\\" and quoted:
-            escaped = True
-        elif char == '"':
-            quoted = not quoted
-        elif char == ";" and not quoted:
-            parts.append("".join(current))
-            current = []
-            continue
-        current.append(char)
-    parts.append("".join(current))
-    return parts
-
-
-def _unquote_ext(text, charset):
-    from six.moves.urllib.parse import unquote_to_bytes
-
-    raw = unquote_to_bytes(text.encode("utf-8"))
-    try:
-        return raw.decode(charset, "replace")
-    except LookupError:
-        return raw.decode("utf-8", "replace")
-
-
-def parse_multipart(body, boundary):
-    """``(fields, files)`` of a multipart body: ``[(name, value)]`` and ``[(name, file name)]``."""
-    fields, files = [], []
-    if not boundary:
-        return fields, files
-    delimiter = b"--" + _wsgi_bytes(boundary)
-    for part in body.split(delimiter)[1:]:
-        if part.startswith(b"--"):
-            break
-        head, sep, content = part.partition(b"\r\n\r\n")
-        if not sep:
-            continue
-        if content.endswith(b"\r\n"):
-            content = content[:-2]
-        params = None
-        for line in head.split(b"\r\n"):
-            name, _, value = line.partition(b":")
-            if name.strip().lower() == b"content-disposition":
-                params = header_params(value.decode("utf-8", "replace"))[1]
-        if params is None or "name" not in params:
-            continue
-        if "filename" in params:
-            files.append((params["name"], params["filename"]))
-        else:
-            fields.append((params["name"], content.decode("utf-8", "replace")))
-    return fields, files
-
-
-def parse_cookies(header):
-    """``[(name, value)]`` of a ``Cookie`` header, leniently, as the frameworks do."""
-    pairs = []
-    for item in wsgi_text(header).split(";"):
-        name, sep, value = item.partition("=")
-        name = name.strip()
-        if not name and not sep:
-            continue
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] == '"':
-            value = value[1:-1]
-        pairs.append((name, value))
-    return pairs
-
-
-def _group(pairs):
-    grouped = {}
-    for name, value in pairs:
-        grouped.setdefault(name, []).append(value)
-    return grouped
-
-
-def flatten(source, name, value, out, limit=MAX_INPUTS):
-    """Append ``(source, dotted name, text)`` to ``out`` for every string in ``value``, nested or not."""
-    stack = [(name, value, 0)]
-    while stack and len(out) < limit:
-        path, item, depth = stack.pop()
-        if isinstance(item, six.string_types):
-            out.append((source, path, item))
-        elif depth >= MAX_DEPTH:
-            continue
-        elif isinstance(item, dict):
-            children = [(_join(path, key), child, depth + 1) for key, child in item.items()]
-            stack.extend(reversed(children))
-        elif isinstance(item, (list, tuple)):
-            children = [(_join(path, index), child, depth + 1) for index, child in enumerate(item)]
-            stack.extend(reversed(children))
-    return out
-
-
-def _join(path, key):
-    return u"%s.%s" % (path, key) if path else six.text_type(key)
-
-
-class InputTee(object):
-    """A ``wsgi.input`` stand-in that keeps a copy of what the application reads.
-
-    ``agent_body()`` returns the whole body once: what was read so far plus
-    the rest, which the application then reads from a buffer.
-    """
-
-    __slots__ = ("stream", "length", "captured", "seen", "body", "lost")
-
-    def __init__(self, stream, length):
-        self.stream = stream
-        self.length = length
-        self.captured = []
-        self.seen = 0
-        self.body = None
-        self.lost = False  # the app moved through the stream by a way not copied here
-
-    def _keep(self, data):
-        if self.body is None and data and self.seen < self.length:
-            room = self.length - self.seen
-            self.captured.append(data if len(data) <= room else data[:room])  # bytes are shared, not copied
-            self.seen += len(data)
-        return data
-
-    def read(self, *args, **kwargs):
-        return self._keep(self.stream.read(*args, **kwargs))
-
-    def readline(self, *args, **kwargs):
-        return self._keep(self.stream.readline(*args, **kwargs))
-
-    def readlines(self, *args, **kwargs):
-        lines = self.stream.readlines(*args, **kwargs)
-        for line in lines:
-            self._keep(line)
-        return lines
-
-    def __iter__(self):
-        return self
-
-    def __next__(self):
-        line = self.readline()
-        if not line:
-            raise StopIteration
-        return line
-
-    next = __next__
-
-    def __getattr__(self, name):
-        if name in _UNTRACKED and self.body is None:
-            self.lost = True
-        return getattr(self.stream, name)
-
-    def agent_body(self):
-        """The whole body (bytes), read at most once; None when the app read it in a way not copied."""
-        if self.lost:
-            return None
-        if self.body is None:
-            head = b"".join(self.captured)
-            rest = _read_exactly(self.stream, self.length - len(head)) if len(head) < self.length else b""
-            self.stream = io.BytesIO(rest)
-            self.body = head + rest
-            self.captured = None
-        return self.body
-
-
-# Ways to move through a stream that the copy does not follow: once the app uses one, the agent
-# leaves the body alone.
-_UNTRACKED = frozenset(("readinto", "readinto1", "read1", "peek", "seek", "truncate", "detach"))
-
-
-def _read_exactly(stream, size):
-    chunks = []
-    while size > 0:
-        chunk = stream.read(size)
-        if not chunk:
-            break
-        chunks.append(chunk)
-        size -= len(chunk)
-    return b"".join(chunks)
 
 
 _UNSET = object()
@@ -396,11 +162,11 @@ class Request(object):
     @property
     def query(self):
         """``{name: [values]}`` from the query string."""
-        return _group(self._query_pairs())
+        return group(self._query_pairs())
 
     def _query_pairs(self):
         return self._cached("query", lambda: parse_urlencoded(
-            _wsgi_bytes(self.environ.get("QUERY_STRING", ""))))
+            wsgi_bytes(self.environ.get("QUERY_STRING", ""))))
 
     @property
     def content_type(self):
@@ -426,12 +192,12 @@ class Request(object):
     @property
     def form(self):
         """``{name: [values]}`` of a URL-encoded or multipart body."""
-        return _group(self._form()[0])
+        return group(self._form()[0])
 
     @property
     def files(self):
         """``{field name: [file names]}`` of a multipart body."""
-        return _group(self._form()[1])
+        return group(self._form()[1])
 
     def _form(self):
         return self._cached("form", self._parse_form)
@@ -483,8 +249,8 @@ class Request(object):
             for name, value in pairs:
                 out.append((source, name, value))
         if self.json is not None:
-            flatten("json", u"", self.json, out)
-        flatten("path", u"", self.path_params, out)
+            flatten("json", u"", self.json, out, MAX_INPUTS)
+        flatten("path", u"", self.path_params, out, MAX_INPUTS)
         for name, value in self._cookie_pairs():
             out.append(("cookie", name, value))
         for name, value in sorted(self.headers.items()):

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from sqreen import _request
+from sqreen import _request, _request_parse
 from sqreen._request import Request
 from tests.web.conftest import make_environ
 
@@ -257,9 +257,9 @@ def test_inputs_are_bounded_in_depth_and_number(monkeypatch):
     deep = "x"
     for _ in range(100):
         deep = [deep]
-    out = _request.flatten("json", u"", {"deep": deep, "flat": ["v"] * 10}, [], limit=5)
+    out = _request_parse.flatten("json", u"", {"deep": deep, "flat": ["v"] * 10}, [], 5)
     assert len(out) == 5 and all(item[2] == "v" for item in out)
-    assert _request.flatten("json", u"", deep, []) == []  # deeper than MAX_DEPTH: dropped
+    assert _request_parse.flatten("json", u"", deep, [], 100) == []  # deeper than MAX_DEPTH: dropped
 
 
 def test_event_dict():
@@ -272,10 +272,10 @@ def test_event_dict():
 
 
 def test_header_params():
-    assert _request.header_params('form-data; name="a;b"; filename="x\\"y.txt"') == \
+    assert _request_parse.header_params('form-data; name="a;b"; filename="x\\"y.txt"') == \
         ("form-data", {"name": "a;b", "filename": 'x"y.txt'})
-    assert _request.header_params("text/HTML; Charset=utf-8") == ("text/html", {"charset": "utf-8"})
-    assert _request.header_params("") == ("", {})
+    assert _request_parse.header_params("text/HTML; Charset=utf-8") == ("text/html", {"charset": "utf-8"})
+    assert _request_parse.header_params("") == ("", {})
 
 
 def test_threads_see_their_own_request():
