@@ -233,12 +233,13 @@ class Request(object):
             return None
 
     def inputs(self):
-        """Every input string as ``(source, name, value)``, computed once per request.
+        """Every input value as ``(source, name, value)``, computed once per request.
 
         Sources: ``query``, ``form``, ``filename`` (an uploaded file's name,
-        named by its field), ``json`` (names are dotted paths, ``user.tags.0``),
-        ``path`` (route parameters), ``cookie`` and ``header`` (all but
-        ``Cookie``, which is split into cookies). At most :data:`MAX_INPUTS`.
+        named by its field), ``json`` (strings and numbers; names are dotted
+        paths, ``user.tags.0``), ``path`` (route parameters, strings and
+        numbers), ``cookie`` and ``header`` (all but ``Cookie``, which is
+        split into cookies). At most :data:`MAX_INPUTS`.
         """
         return self._cached("inputs", self._inputs)
 

@@ -140,13 +140,19 @@ def group(pairs):
     return grouped
 
 
+_SCALARS = six.string_types + six.integer_types + (float,)
+
+
 def flatten(source, name, value, out, limit):
-    """Append ``(source, dotted name, text)`` to ``out`` for every string in ``value`` (until ``out``
-    holds ``limit`` items)."""
+    """Append ``(source, dotted name, value)`` to ``out`` for every string or number in ``value``.
+
+    Booleans and None carry no text an injection could use and are left out;
+    ``out`` grows to ``limit`` items at most.
+    """
     stack = [(name, value, 0)]
     while stack and len(out) < limit:
         path, item, depth = stack.pop()
-        if isinstance(item, six.string_types):
+        if isinstance(item, _SCALARS) and not isinstance(item, bool):
             out.append((source, path, item))
         elif depth >= MAX_DEPTH:
             continue
