@@ -1,0 +1,150 @@
+"""The SQL injection decision: did one of the request's inputs bend the structure of a query?
+
+An input is an injection when its value occurs in the query's text and
+that occurrence is not held by one token the app meant to be data: it is
+neither strictly inside one string literal or quoted identifier, nor within
+one number, bare word or placeholder. An occurrence that spans several
+tokens (``1 OR 1=1``), leaves a string (``' OR '1'='1``), opens a comment or
+a second statement bends the query. Three shapes spanning tokens stay
+innocent because an app concatenating data legitimately produces them: a
+signed number (``-1``), a dotted name (``schema.table``), and whitespace
+around a single operator or punctuation mark.
+
+Escaped or bound values never trigger: a bound value is not in the text,
+and an escaped one (``O'Brien`` as ``O''Brien``) no longer occurs as it was
+received. Inside a literal, an input that ends with an open escape (a
+trailing backslash, or a quote that pairs with the app's closing quote)
+swallowed the app's delimiter and is an injection too.
+
+The common case costs one substring search per input; the query is lexed
+only on an occurrence, in full only around it.
+"""
+from __future__ import unicode_literals
+
+import collections
+
+import six
+
+from sqreen import _log
+from sqreen.protections import _matching
+from sqreen.protections import _sql_lexer as lexer
+
+Attack = collections.namedtuple("Attack", "dialect source name start end query")
+Attack.__doc__ = """An injection: the dialect, the input's source and name, where its value
+occurs in the query (``start``, ``end``), and the query with its literal values masked."""
+
+_DATA = (lexer.NUMBER, lexer.IDENT, lexer.PARAM, lexer.OP)
+_QUOTED = (lexer.STRING, lexer.QIDENT)
+_NAME = (lexer.IDENT, lexer.QIDENT)
+MASK = "?"
+
+
+def check(query, dialect, inputs, **options):
+    """None, or the :class:`Attack` of the first input that bends ``query``.
+
+    ``dialect`` is "sqlite", "postgresql", "mysql" (or "mariadb") or a
+    :class:`~sqreen.protections._sql_lexer.Dialect`; ``options`` are those of
+    :func:`~sqreen.protections._sql_lexer.dialect`. ``inputs`` is an iterable
+    of ``(source, name, value)``. Never raises: an error is logged once and
+    counted, and the query is let through.
+    """
+    try:
+        if isinstance(query, bytes) and not isinstance(query, six.text_type):
+            query = query.decode("utf-8", "replace")
+        occurrences = _matching.find_occurrences(query, inputs)
+        if not occurrences:
+            return None
+        d = dialect if isinstance(dialect, lexer.Dialect) else lexer.dialect(dialect, **options)
+        for item, start, end in occurrences:
+            if bends(query, d, start, end):
+                return Attack(d.name, item[0], item[1], start, end, masked(query, d))
+        return None
+    except Exception:
+        _log.log_once("protections.sql_injection", "SQL injection check failed; query let through",
+                      exc_info=True)
+        return None
+
+
+def bends(query, d, start, end):
+    """True when ``query[start:end]`` is not held by one data token of ``query``."""
+    tokens = lexer.tokenize(query, d, fine_from=start, stop=end)
+    touched = [t for t in tokens if t[2] > start and t[1] < end and t[0] != lexer.WS]
+    if not touched:
+        return False
+    if len(touched) == 1:
+        return _bends_one(query, touched[0], start, end, d)
+    if len(touched) == 2 and _signed_number(query, touched, start):
+        return False
+    return not _dotted_name(query, touched)
+
+
+def _bends_one(query, tok, start, end, d):
+    kind, _, tok_end, body_start, body_end = tok
+    if kind in _DATA:
+        return False
+    if kind in _QUOTED:
+        if start < body_start or end > body_end:
+            return True
+        return end < tok_end and _open_escape(query, tok, end, d)
+    if kind == lexer.COMMENT:
+        if start < body_start or end > body_end:
+            return True
+        return d.nested_comments and "/*" in query[start:end]
+    return True
+
+
+def _open_escape(query, tok, end, d):
+    """True when the input ending at ``end`` inside ``tok`` escapes the app's next character."""
+    quote_at = tok[3] - 1
+    quote = query[quote_at]
+    if quote not in "'\"`]":
+        return False
+    if query[end - 1] == "\\" and _backslashes(query, tok, d):
+        run = end - 1
+        while run > tok[3] and query[run - 1] == "\\":
+            run -= 1
+        if (end - run) % 2 == 1:
+            return True
+    if query[end - 1] == quote and query[end] == quote:
+        # Quotes pair from the start of their run: does the input's last quote pair with the next one?
+        run = end - 1
+        while run > tok[3] and query[run - 1] == quote:
+            run -= 1
+        return (end - 1 - run) % 2 == 0
+    return False
+
+
+def _backslashes(query, tok, d):
+    """Whether backslashes escape in the quoted token ``tok``."""
+    quote_at = tok[3] - 1
+    if tok[0] != lexer.STRING:
+        return False
+    if query[quote_at] == "'":
+        return lexer.string_start(query, quote_at, d)[1]
+    return query[quote_at] == '"' and d.backslash
+
+
+def _signed_number(query, touched, start):
+    sign, number = touched
+    return (sign[0] == lexer.OP and number[0] == lexer.NUMBER and sign[2] == number[1]
+            and start == sign[2] - 1 and query[start] in "+-")
+
+
+def _dotted_name(query, touched):
+    for i, tok in enumerate(touched):
+        if i % 2 == 0:
+            if tok[0] not in _NAME:
+                return False
+        elif tok[0] != lexer.OP or query[tok[1]:tok[2]] != ".":
+            return False
+        if i and touched[i - 1][2] != tok[1]:
+            return False
+    return len(touched) % 2 == 1
+
+
+def masked(query, d):
+    """``query`` with each string and number literal replaced by ``?``."""
+    parts = []
+    for kind, start, end, _, _ in lexer.tokenize(query, d):
+        parts.append(MASK if kind in (lexer.STRING, lexer.NUMBER) else query[start:end])
+    return "".join(parts)
