@@ -40,7 +40,7 @@ def install():
     A finder installed by another copy of the package counts: there is only
     ever one. Returns the finder in place.
     """
-    with _registry.lock:
+    with _registry.locked():
         for finder in sys.meta_path:
             if _ours(finder):
                 return finder
@@ -55,7 +55,7 @@ def uninstall():
     Registrations are kept (a later ``install()`` honours them); patches that
     callbacks already made are their owners' to undo.
     """
-    with _registry.lock:
+    with _registry.locked():
         sys.meta_path[:] = [f for f in sys.meta_path if not _ours(f)]
 
 

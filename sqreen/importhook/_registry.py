@@ -69,7 +69,34 @@ def shared_state():
     state = sys.__dict__.get(STATE_KEY)
     if state is None:
         state = sys.__dict__.setdefault(STATE_KEY, _new_state())
+        if state.get("fork_handler") is None:
+            state["fork_handler"] = _watch_forks(state)
     return state
+
+
+def _watch_forks(state):
+    """Reset the lock and the in-flight loads in a forked child (where the
+    threads that held them no longer exist). Not possible before 3.7."""
+
+    def after_fork_in_child():
+        reinit = getattr(state["lock"], "_at_fork_reinit", None)
+        if reinit is not None:  # 3.9+
+            reinit()
+        else:
+            state["lock"] = RLock()
+        state["loading"].clear()
+
+    import os
+
+    register = getattr(os, "register_at_fork", None)
+    if register is not None:
+        register(after_in_child=after_fork_in_child)
+    return after_fork_in_child
+
+
+def locked():
+    """The registry's lock (a context manager); taken only to change the registry."""
+    return _state["lock"]
 
 
 _state = shared_state()
@@ -78,7 +105,6 @@ prefixes = _state["prefixes"]
 _callbacks = _state["callbacks"]
 _transformers = _state["transformers"]
 _loading = _state["loading"]
-lock = _state["lock"]
 local = _state["local"]
 
 
@@ -93,7 +119,7 @@ class Hook(object):
 
     def remove(self):
         """Unregister the callback (idempotent); patches it made stay."""
-        with lock:
+        with locked():
             hooks = _callbacks.get(self.name, ())
             for i, hook in enumerate(hooks):
                 if hook is self:
@@ -117,7 +143,7 @@ class TransformerHandle(object):
 
     def remove(self):
         """Unregister the transformer (idempotent); modules already loaded keep their code."""
-        with lock:
+        with locked():
             for i, record in enumerate(_transformers):
                 if record is self.record:
                     del _transformers[i]
@@ -163,7 +189,7 @@ def add_callback(name, callback):
     execute it or executing it), the callback runs at once, outside the lock.
     """
     hook = Hook(name, callback)
-    with lock:
+    with locked():
         _callbacks.setdefault(name, []).append(hook)
         watched.add(name)
         module = sys.modules.get(name)
@@ -181,7 +207,7 @@ def add_callback(name, callback):
 def add_transformer(prefix, transform, version):
     """Register a source transformer for ``prefix`` and its submodules."""
     record = Transformer(prefix, transform, version)
-    with lock:
+    with locked():
         _transformers.append(record)
         watched.add(prefix)
         prefixes[0] = tuple(sorted(set(prefixes[0]) | set([prefix])))
@@ -204,13 +230,13 @@ def transformers_for(fullname):
 
 def begin_loading(name):
     """Mark ``name`` as being executed by our loader (callbacks will follow)."""
-    with lock:
+    with locked():
         _loading[name] = _loading.get(name, 0) + 1
 
 
 def end_loading(name):
     """Unmark ``name``; return the callbacks to run now, in registration order."""
-    with lock:
+    with locked():
         left = _loading.get(name, 1) - 1
         if left:
             _loading[name] = left

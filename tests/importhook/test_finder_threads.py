@@ -1,4 +1,6 @@
 """Callbacks run outside the engine's locks; concurrent imports fire them once."""
+import os
+
 import pytest
 
 from tests.importhook._util import PY3, make_tree, run
@@ -106,3 +108,34 @@ def test_callbacks_run_outside_the_engine_lock(tmp_path):
         timeout=30,
     )
     assert out == ["['other thread done']"]
+
+
+@pytest.mark.skipif(not hasattr(os, "register_at_fork"), reason="os.register_at_fork is new in Python 3.7")
+def test_a_forked_child_can_register_while_a_parent_thread_held_the_lock(tmp_path):
+    root = make_tree(tmp_path, MODS)
+    out = run(
+        """
+        import os, threading
+        from sqreen.importhook import _registry
+        held, release = threading.Event(), threading.Event()
+        def hold():
+            with _registry.locked():
+                held.set()
+                release.wait()
+        t = threading.Thread(target=hold)
+        t.start()
+        held.wait()
+        pid = os.fork()
+        if pid == 0:
+            calls = []
+            ih.register("first", lambda m: calls.append(m.X))
+            import first
+            os._exit(0 if calls == [1] else 3)
+        release.set()
+        t.join()
+        print(os.waitpid(pid, 0)[1])
+        """,
+        root,
+        timeout=30,
+    )
+    assert out == ["0"]
