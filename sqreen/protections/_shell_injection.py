@@ -17,13 +17,13 @@ wait for the program to be a shell.
 """
 import bisect
 import collections
-import os
 
 import six
 
 from sqreen import _log
 from sqreen.protections import _matching
 from sqreen.protections import _shell_lexer as lexer
+from sqreen.protections._path_traversal import path_text as _text
 
 ATTACK_TYPE = "shell_injection"
 
@@ -41,21 +41,6 @@ _REASONS = {
     lexer.EXPANSION: "adds an expansion",
     lexer.CLOSE: "closes an expansion",
 }
-
-
-def _text(value):
-    """An argument as text: bytes decoded as UTF-8 (as the matching does), path objects as their str."""
-    if isinstance(value, six.text_type):
-        return value
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    fspath = getattr(os, "fspath", None)
-    if fspath is not None:
-        try:
-            return _text(fspath(value))
-        except TypeError:
-            pass
-    return six.text_type(value)
 
 
 def _program(arg):
