@@ -53,7 +53,8 @@ def _real_loader(fullname, path):
     for other in list(sys.meta_path):
         if getattr(other, _FINDER_MARKER, False) is True:
             continue
-        loader = other.find_module(fullname, path)
+        find_module = getattr(other, "find_module", None)
+        loader = None if find_module is None else find_module(fullname, path)
         if loader is not None:
             return loader
     return _path_loader(fullname, path)
