@@ -29,9 +29,13 @@ from sqreen import _log
 from sqreen.protections import _matching
 from sqreen.protections import _sql_lexer as lexer
 
-Attack = collections.namedtuple("Attack", "dialect source name start end query")
-Attack.__doc__ = """An injection: the dialect, the input's source and name, where its value
-occurs in the query (``start``, ``end``), and the query with its literal values masked."""
+
+
+class Attack(collections.namedtuple("Attack", "dialect source name start end query")):
+    """An injection: the dialect, the input's source and name, where its value
+    occurs in the query (``start``, ``end``), and the query with its literal values masked."""
+
+    __slots__ = ()
 
 _DATA = (lexer.NUMBER, lexer.IDENT, lexer.PARAM, lexer.OP)
 _QUOTED = (lexer.STRING, lexer.QIDENT)
@@ -55,42 +59,71 @@ def check(query, dialect, inputs, **options):
         if not occurrences:
             return None
         d = dialect if isinstance(dialect, lexer.Dialect) else lexer.dialect(dialect, **options)
-        for item, start, end in occurrences:
-            if bends(query, d, start, end):
-                return Attack(d.name, item[0], item[1], start, end, masked(query, d))
-        return None
+        return _first_attack(query, d, occurrences)
     except Exception:
         _log.log_once("protections.sql_injection", "SQL injection check failed; query let through",
                       exc_info=True)
         return None
 
 
+def _first_attack(query, d, occurrences):
+    """The Attack of the first input with an occurrence that bends and none held in a literal."""
+    flagged = {}
+    cleared = set()
+    for item, start, end in occurrences:
+        key = id(item)
+        if key in cleared:
+            continue
+        verdict = judge(query, d, start, end)
+        if verdict == IN_LITERAL:
+            cleared.add(key)
+        elif verdict == BENDS:
+            flagged.setdefault(key, start)
+    for item, start, end in occurrences:
+        key = id(item)
+        if key not in cleared and flagged.get(key) == start:
+            return Attack(d.name, item[0], item[1], start, end, masked(query, d))
+    return None
+
+
+BENDS = "bends"
+IN_LITERAL = "in_literal"
+DATA = "data"
+
+
 def bends(query, d, start, end):
     """True when ``query[start:end]`` is not held by one data token of ``query``."""
+    return judge(query, d, start, end) == BENDS
+
+
+def judge(query, d, start, end):
+    """How ``query[start:end]`` sits in the query: ``BENDS``, ``IN_LITERAL`` or ``DATA``."""
     tokens = lexer.tokenize(query, d, fine_from=start, stop=end)
     touched = [t for t in tokens if t[2] > start and t[1] < end and t[0] != lexer.WS]
     if not touched:
-        return False
+        return DATA
     if len(touched) == 1:
-        return _bends_one(query, touched[0], start, end, d)
+        return _judge_one(query, touched[0], start, end, d)
     if len(touched) == 2 and _signed_number(query, touched, start):
-        return False
-    return not _dotted_name(query, touched)
+        return DATA
+    return DATA if _dotted_name(query, touched) else BENDS
 
 
-def _bends_one(query, tok, start, end, d):
+def _judge_one(query, tok, start, end, d):
     kind, _, tok_end, body_start, body_end = tok
     if kind in _DATA:
-        return False
+        return DATA
     if kind in _QUOTED:
-        if start < body_start or end > body_end:
-            return True
-        return end < tok_end and _open_escape(query, tok, end, d)
+        # Within the literal, delimiters included (a value may itself be a whole literal).
+        if (body_start <= start and end < tok_end and not _mid_escape(query, tok, start, d)
+                and _open_escape(query, tok, end, d)):
+            return BENDS
+        return IN_LITERAL
     if kind == lexer.COMMENT:
-        if start < body_start or end > body_end:
-            return True
-        return d.nested_comments and "/*" in query[start:end]
-    return True
+        if start < body_start or end > body_end or (d.nested_comments and "/*" in query[start:end]):
+            return BENDS
+        return DATA
+    return BENDS
 
 
 def _open_escape(query, tok, end, d):
@@ -99,18 +132,29 @@ def _open_escape(query, tok, end, d):
     quote = query[quote_at]
     if quote not in "'\"`]":
         return False
-    if query[end - 1] == "\\" and _backslashes(query, tok, d):
-        run = end - 1
-        while run > tok[3] and query[run - 1] == "\\":
-            run -= 1
-        if (end - run) % 2 == 1:
-            return True
+    if query[end - 1] == "\\" and query[end] == quote and _backslashes(query, tok, d):
+        return (end - _run_start(query, tok, end, "\\")) % 2 == 1
     if query[end - 1] == quote and query[end] == quote:
         # Quotes pair from the start of their run: does the input's last quote pair with the next one?
-        run = end - 1
-        while run > tok[3] and query[run - 1] == quote:
-            run -= 1
-        return (end - 1 - run) % 2 == 0
+        return (end - 1 - _run_start(query, tok, end - 1, quote)) % 2 == 0
+    return False
+
+
+def _run_start(query, tok, pos, char):
+    """Where the run of ``char`` ending just before ``pos`` starts, within ``tok``'s body."""
+    run = pos
+    while run > tok[3] and query[run - 1] == char:
+        run -= 1
+    return run
+
+
+def _mid_escape(query, tok, start, d):
+    """True when ``start`` falls inside an escape sequence: the occurrence is not where the app put it."""
+    quote = query[tok[3] - 1]
+    if start > tok[3] and query[start] == quote and query[start - 1] == quote:
+        return (start - _run_start(query, tok, start, quote)) % 2 == 1
+    if start > tok[3] and query[start - 1] == "\\" and _backslashes(query, tok, d):
+        return (start - _run_start(query, tok, start, "\\")) % 2 == 1
     return False
 
 
