@@ -30,12 +30,12 @@ from sqreen.protections import _matching
 from sqreen.protections import _sql_lexer as lexer
 
 
-
 class Attack(collections.namedtuple("Attack", "dialect source name start end query")):
     """An injection: the dialect, the input's source and name, where its value
     occurs in the query (``start``, ``end``), and the query with its literal values masked."""
 
     __slots__ = ()
+
 
 _DATA = (lexer.NUMBER, lexer.IDENT, lexer.PARAM, lexer.OP)
 _QUOTED = (lexer.STRING, lexer.QIDENT)
