@@ -20,9 +20,7 @@ def _ipv4_part(text):
         return None
     if text[:2] in ("0x", "0X"):
         digits = text[2:]
-        if not digits:
-            return 0  # "0x" alone is zero for inet_aton and WHATWG
-        return int(digits, 16) if set(digits) <= _HEX_DIGITS else None
+        return int(digits, 16) if digits and set(digits) <= _HEX_DIGITS else None
     if text[0] == "0" and len(text) > 1:
         return int(text, 8) if set(text) <= _OCT_DIGITS else None
     return int(text) if set(text) <= _DEC_DIGITS else None

@@ -187,15 +187,17 @@ def _judge(target, start, end, resolve):
     return "internal address (%s)" % found[0], found[1]
 
 
-def check_url(url, inputs, resolve=socket.getaddrinfo):
+def check_url(url, inputs, resolve=None):
     """An :class:`Attack` when a request input points ``url`` inside the network, else None.
 
-    ``resolve(host, port)`` returns ``getaddrinfo``-shaped entries; it is
-    called only for names in a part of the URL an input spelled. Never raises.
+    ``resolve(host, port)`` returns ``getaddrinfo``-shaped entries (default
+    ``socket.getaddrinfo``); it is called only for names in a part of the
+    URL an input spelled. Never raises.
     """
     if not inputs:
         return None
     try:
+        resolve = resolve or socket.getaddrinfo
         url = _url_text(url)
         occurrences = _matching.find_occurrences(url, inputs)
         if not occurrences:
