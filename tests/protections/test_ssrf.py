@@ -39,7 +39,8 @@ class FakeResolver(object):
         if host not in TABLE:
             raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
         return [
-            (socket.AF_INET6 if ":" in address else socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))
+            (socket.AF_INET6 if ":" in address else socket.AF_INET, socket.SOCK_STREAM, 6, "",
+             (address, port))
             for address in TABLE[host]
         ]
 
@@ -65,8 +66,10 @@ WHOLE_URL_ATTACKS = [
     "http://127.0.0.1./", "http://user:pass@127.0.0.1/", "http://good.com@127.0.0.1/",
     "http://good.com\\@127.0.0.1/", "http://127.0.0.1\\@good.com/", "http:\\\\127.0.0.1\\x",
     "http:/127.0.0.1/", "http:127.0.0.1/", "  http://127.0.0.1/", "http://127.0.\t0.1/",
-    "http://%31%32%37.0.0.1/", u"http://\uff11\uff12\uff17.\uff10.\uff10.\uff11/", u"http://127\u30020\u30020\u30021/",
-    "file:///etc/passwd", "FILE:///etc/passwd", "gopher://127.0.0.1:6379/_INFO", "dict://127.0.0.1:11211/stat",
+    "http://%31%32%37.0.0.1/", u"http://\uff11\uff12\uff17.\uff10.\uff10.\uff11/",
+    u"http://127\u30020\u30020\u30021/",
+    "file:///etc/passwd", "FILE:///etc/passwd",
+    "gopher://127.0.0.1:6379/_INFO", "dict://127.0.0.1:11211/stat",
     "ftp://ftp.example.com/", "http://internal.corp/", "http://localtest.me/", "http://rebind.attacker.net/",
     "http://v6only.attacker.net/", "https://meta.attacker.net/latest/",
 ]
@@ -107,11 +110,13 @@ PUBLIC_URLS = [
     "https://example.com/", "http://93.184.215.14/", "https://8.8.8.8/", "http://[2606:4700::1111]/",
     "https://example.com/?redirect=http://localhost/", "https://example.com/localhost",
     "https://example.com/#127.0.0.1", "https://example.com/?ip=127.0.0.1&h=169.254.169.254",
-    "https://example.com/169.254.169.254", "https://127.0.0.1@example.com/", "https://localhost:pw@example.com/",
+    "https://example.com/169.254.169.254",
+    "https://127.0.0.1@example.com/", "https://localhost:pw@example.com/",
     "https://example.com:8080/", "http://1.1.1.1/", "http://2130706433.example.com/",
     "http://127.0.0.1.example.com/", "http://10.0.0.1.example.com/", "https://localhost.example.com/",
     "https://metadata.example.com/", "http://172.32.0.1/", "http://11.0.0.1/", "http://100.128.0.1/",
-    "http://169.255.1.1/", "http://[2002:808:808::]/", "http://[::ffff:8.8.8.8]/", "http://[64:ff9b::808:808]/",
+    "http://169.255.1.1/", "http://[2002:808:808::]/",
+    "http://[::ffff:8.8.8.8]/", "http://[64:ff9b::808:808]/",
     "http://134744072/", "http://0x08080808/", "http://[2001:db8::1]/", "https://dual.example.com/",
     "http://nonexistent.invalid/", "https://example.com/path?x=@127.0.0.1", "HTTPS://EXAMPLE.COM/",
     "https://example.com./", "http://0x7f.example.invalid/",
@@ -148,7 +153,9 @@ def test_input_outside_scheme_host_and_port(template, value):
 
 def test_literals_are_never_resolved_and_quiet_urls_not_at_all():
     resolver = FakeResolver()
-    for url in ("http://127.0.0.1/", "http://0x7f.1/", "http://[::1]/", "http://8.8.8.8/", "http://localhost/"):
+    literals = (
+        "http://127.0.0.1/", "http://0x7f.1/", "http://[::1]/", "http://8.8.8.8/", "http://localhost/")
+    for url in literals:
         check("%s", url, resolver)
     check("https://example.com/?q=%s", "internal.corp", resolver)
     assert resolver.asked == []

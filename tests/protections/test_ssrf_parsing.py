@@ -32,7 +32,8 @@ def test_classify_ipv6(text, label):
     assert _ipaddr.classify_ipv6(_ipaddr.parse_ipv6(text)) == label
 
 
-@pytest.mark.parametrize("text", ["1:2:3:4:5:6:7:8:9", "1::2::3", ":::", "12345::", "::1.2.3", "g::1", "[::1"])
+@pytest.mark.parametrize("text", ["1:2:3:4:5:6:7:8:9", "1::2::3", ":::", "12345::", "::1.2.3", "g::1",
+                                  "[::1"])
 def test_malformed_ipv6(text):
     assert _ipaddr.parse_ipv6(text) is None
 
