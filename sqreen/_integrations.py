@@ -9,7 +9,12 @@ module itself.
 from sqreen import _log
 
 #: (watched module, "patch.module:function", distribution name)
-INTEGRATIONS = ()
+INTEGRATIONS = (
+    ("django", "sqreen.integrations.django:patch", "Django"),
+    ("flask", "sqreen.integrations.flask:patch", "Flask"),
+    ("pyramid.router", "sqreen.integrations.pyramid:patch", "pyramid"),
+    ("aiohttp.web", "sqreen.integrations.aiohttp:patch", "aiohttp"),
+)
 
 
 def _resolve(target):
