@@ -340,3 +340,24 @@ def test_auto_falls_back_to_the_wrapper_when_injection_fails(monkeypatch):
     assert vars(Thing)["run"] is original
     with pytest.raises(RuntimeError):
         hook((Thing, "run"), pre=len, mechanism="inject")
+
+
+def _call_opnames(caller):
+    for _ in range(2000):  # past the specializer's warm-up
+        caller()
+    return {i.opname for i in dis.get_instructions(caller, adaptive=True) if i.opname.startswith("CALL")}
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="call specialization exists from 3.11")
+@pytest.mark.xfail(sys.version_info >= (3, 13), strict=True,
+                   reason="CPython 3.13 resets a function's version for good on any __code__ assignment "
+                          "(func_set_code), so calls to it are never specialized again: once unhooked "
+                          "it stays a few ns slower than before (generic CALL instead of CALL_PY_EXACT_ARGS)")
+def test_unhooked_function_is_specialized_again():
+    namespace = {}
+    exec("def target(a, b):\n    return a\n"
+         "def caller():\n    return target(1, 2)\n", namespace)
+    before = _call_opnames(namespace["caller"])
+    hook(namespace["target"], pre=lambda *a: None).remove()
+    exec("def caller():\n    return target(1, 2)\n", namespace)  # a fresh, unspecialized call site
+    assert _call_opnames(namespace["caller"]) == before == {"CALL_PY_EXACT_ARGS"}
