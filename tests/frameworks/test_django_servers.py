@@ -1,8 +1,8 @@
 """Django under real WSGI servers on loopback, the agent started by the project's ``wsgi.py``.
 
 The project (``tests/frameworks/django_app``) serves Django's own
-``get_wsgi_application()`` under gunicorn (sync worker) and wsgiref, with
-the agent in block mode, an IP blocklist and allowlist, and a hook that
+``get_wsgi_application()`` under gunicorn (sync worker, also launched by
+``sqreen-start``) and wsgiref, with the agent in block mode, an IP blocklist and allowlist, and a hook that
 blocks ``sensitive("attack")``; on Django 1.11 it also runs with old-style
 ``MIDDLEWARE_CLASSES``. The tests talk HTTP to it and read its events file.
 """
@@ -17,16 +17,20 @@ import pytest
 from six.moves import http_client
 
 from tests.helpers import ROOT, require_service
+from tests.runtime.test_bootstrap import LAUNCHER
 from tests.web.test_servers import Server, free_port
 
 django = pytest.importorskip("django")
 
-# MIDDLEWARE_CLASSES (old-style middleware) exists up to Django 1.11 only.
-KINDS = ["wsgiref", "gunicorn-sync"] + (["wsgiref-legacy"] if django.VERSION < (2, 0) else [])
+KINDS = ["wsgiref", "gunicorn-sync", "sqreen-start-gunicorn-sync"]
+if django.VERSION < (2, 0):
+    KINDS.append("wsgiref-legacy")  # MIDDLEWARE_CLASSES (old-style middleware) exists up to Django 1.11
 MODERN_ROUTES = django.VERSION >= (2, 2)  # ResolverMatch.route
 
 
 def command(kind, port):
+    if kind.startswith("sqreen-start-"):
+        return [sys.executable, "-c", LAUNCHER] + command(kind[len("sqreen-start-"):], port)
     if kind.startswith("gunicorn"):
         return [sys.executable, "-c", "import sys; from gunicorn.app.wsgiapp import run; sys.exit(run())",
                 "-w", "1", "-k", "sync", "-b", "127.0.0.1:%d" % port, "--log-level", "warning",
@@ -59,7 +63,7 @@ class DjangoServer(Server):
 @pytest.fixture(scope="module", params=KINDS)
 def server(request, tmpdir_factory):
     kind = request.param
-    if kind.startswith("gunicorn"):
+    if "gunicorn" in kind:
         try:
             __import__("gunicorn")
         except ImportError:
@@ -70,6 +74,12 @@ def server(request, tmpdir_factory):
         yield srv
     finally:
         srv.stop()
+
+
+def test_how_the_agent_was_started(server):
+    state = server.state()
+    assert state["startup"] == {"agent_before_app": server.kind.startswith("sqreen-start-")}
+    assert state["legacy_middleware"] is server.kind.endswith("-legacy")
 
 
 def test_the_agent_runs_before_the_projects_first_middleware(server):

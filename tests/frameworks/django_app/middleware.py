@@ -8,6 +8,7 @@ not carry it).
 from sqreen import wsgi
 
 SEEN = []  # [X-Request-Id, agent request current, route seen in process_view]
+STARTUP = {}  # what the project's wsgi.py found at start-up
 
 
 def _enter(request):

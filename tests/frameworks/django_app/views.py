@@ -2,11 +2,12 @@
 import json
 import os
 
+from django.conf import settings
 from django.db import connection
 from django.http import HttpResponse, StreamingHttpResponse
 
 from sqreen import _reporter, wsgi
-from tests.frameworks.django_app.middleware import SEEN
+from tests.frameworks.django_app.middleware import SEEN, STARTUP
 from tests.web._server_app import AFTER, SWALLOWED, sensitive  # sensitive("attack") is blocked
 
 
@@ -70,4 +71,5 @@ def error(request):
 
 def state(request):
     _reporter.flush(10)
-    return _json({"after": AFTER, "swallowed": SWALLOWED, "seen": SEEN})
+    return _json({"after": AFTER, "swallowed": SWALLOWED, "seen": SEEN, "startup": STARTUP,
+                  "legacy_middleware": settings.MIDDLEWARE is None})

@@ -1,6 +1,6 @@
 """The test project's WSGI module, as ``startproject`` writes it, plus ``sqreen.start()``.
 
-A recorder from ``tests.web`` sits outside Django's application to note
+Under ``sqreen-start`` the agent is already running when it is imported. A recorder from ``tests.web`` sits outside Django's application to note
 whether a request was still current once the server closed each response.
 ``python -m tests.frameworks.django_app.wsgi PORT`` serves it with wsgiref.
 """
@@ -8,7 +8,11 @@ import os
 import sys
 
 import sqreen
+from sqreen import _runtime
+from tests.frameworks.django_app import middleware
 
+# Under sqreen-start the agent runs before the application's first line.
+middleware.STARTUP["agent_before_app"] = _runtime.status() == _runtime.RUNNING
 sqreen.start()
 
 from django.core.wsgi import get_wsgi_application  # noqa: E402
