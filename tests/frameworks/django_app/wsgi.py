@@ -1,6 +1,7 @@
 """The test project's WSGI module, as ``startproject`` writes it, plus ``sqreen.start()``.
 
-Under ``sqreen-start`` the agent is already running when it is imported. A recorder from ``tests.web`` sits outside Django's application to note
+Under ``sqreen-start`` the agent is already running when it is imported.
+A recorder from ``tests.web`` sits outside Django's application to note
 whether a request was still current once the server closed each response.
 ``python -m tests.frameworks.django_app.wsgi PORT`` serves it with wsgiref.
 """
