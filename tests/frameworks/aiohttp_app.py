@@ -19,6 +19,7 @@ from sqreen.instrumentation import hook
 ORDER = sys.argv[3] if len(sys.argv) > 3 else "start-first"
 AFTER = []  # [path, a request still current once aiohttp's handling of it is over]
 SWALLOWED = []  # what the views' own `except Exception` caught
+PAIRS = {}  # group: requests arrived
 SEEN_FIRST = []  # [path, the agent's request was current when the app's own middleware ran]
 
 if ORDER == "start-first":
@@ -80,6 +81,19 @@ async def block(request):
     return web.Response(text="not blocked")
 
 
+async def pair(request):
+    """Waits (bounded) until ``wanted`` requests of its group are in flight, then says which it sees."""
+    group = request.match_info["group"]
+    PAIRS[group] = PAIRS.get(group, 0) + 1
+    for _ in range(500):
+        if PAIRS[group] >= int(request.query["wanted"]):
+            break
+        await asyncio.sleep(0.01)
+    current = wsgi.current_request()
+    return web.json_response({"seen": current.path_params["id"] if current is not None else None,
+                              "together": PAIRS[group] >= int(request.query["wanted"])})
+
+
 async def stream(request):
     response = web.StreamResponse(headers={"Content-Type": "text/plain"})
     await response.prepare(request)
@@ -112,6 +126,7 @@ def make_app():
     app.router.add_get("/tasks", tasks)
     app.router.add_get("/block", block)
     app.router.add_get("/stream", stream)
+    app.router.add_get("/pair/{group}/{id}", pair)
     app.router.add_get("/error", error)
     app.router.add_get("/state", state)
     sub = web.Application()

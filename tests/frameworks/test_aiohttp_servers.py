@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import uuid
 
 import pytest
@@ -108,6 +109,20 @@ def test_json_body(server):
                           "steps only, tasks it spawns do not see it")
 def test_tasks_spawned_by_the_handler_see_the_request(server):
     assert server.json("GET", "/tasks") == {"ensure_future": "/tasks", "create_task": "/tasks"}
+
+
+def test_concurrent_requests_each_see_their_own(server):
+    group, results = rid(), {}
+
+    def one(ident):
+        results[ident] = server.json("GET", "/pair/%s/%s?wanted=3" % (group, ident))
+
+    threads = [threading.Thread(target=one, args=(str(i),)) for i in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert results == dict((str(i), {"seen": str(i), "together": True}) for i in range(3))
 
 
 def test_a_block_deep_in_a_view_gives_the_403_page_and_one_event(server):
