@@ -128,3 +128,19 @@ report(status=call(app, "/ready")[0], patched=hasattr(type(app).__call__, "__sqr
 """, tmpdir)
     assert data == {"status": 200, "patched": False}
     assert err.count("cannot instrument Django's WSGI handler") == 1 and "broken on purpose" in err
+
+
+def test_an_app_wrapped_by_hand_as_well_is_served_once(tmpdir):
+    data, _ = run("""
+import sqreen, sqreen.wsgi
+sqreen.start()
+from django.core.wsgi import get_wsgi_application
+from sqreen import _reporter
+events = []
+_reporter.report = events.append
+app = sqreen.wsgi.middleware(get_wsgi_application())  # the generic middleware's own docs say so
+ctx = json.loads(call(app, "/items/5/y/")[1])
+status = call(app, "/block?q=attack")[0]
+report(route=ctx["route"] is not None, same=ctx["same_environ"], status=status, events=len(events))
+""", tmpdir)
+    assert data == {"route": True, "same": True, "status": 403, "events": 1}
