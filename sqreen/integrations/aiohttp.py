@@ -2,10 +2,11 @@
 
 ``patch(aiohttp.web)`` makes each Application put :func:`sqreen_middleware`
 at the head of its middlewares, when it is built and again when it freezes
-(so an app built before ``sqreen.start()`` is covered as long as it had not
-started serving yet; an app frozen before that stays unprotected, which is
-logged once). The middleware builds the same request object as the WSGI
-middleware (``sqreen._request.Request``) from a WSGI-shaped view of the
+(so an app built before ``sqreen.start()`` is covered too). An app frozen
+before the patch gets the middleware in its prepared chain when it starts
+serving (``_make_handler``); an app already serving then is out of reach.
+
+The middleware builds the same request object as the WSGI middleware (``sqreen._request.Request``) from a WSGI-shaped view of the
 aiohttp request, sets the matched route (the resource's canonical path) and
 its ``match_info`` as path parameters, checks the IP lists, keeps the
 request current while the handler runs (a context variable on 3.7+, which
@@ -46,6 +47,7 @@ def patch(module):
         return  # patched already (aiohttp.web reloaded)
     app_class.__init__ = _after(app_class.__init__)
     app_class.pre_freeze = _before(app_class.pre_freeze)
+    app_class._make_handler = _serving(app_class._make_handler)
 
 
 def _after(init):
@@ -58,10 +60,19 @@ def _after(init):
 
 def _before(pre_freeze):
     def pre_freeze_(self):
-        install(self)
+        if not self.pre_frozen:  # a sub-application frozen before start() is served by its parent's
+            install(self)
         return pre_freeze(self)
 
     return _wrapper(pre_freeze_, pre_freeze)
+
+
+def _serving(make_handler):
+    def _make_handler(self, *args, **kwargs):
+        _install_frozen(self)
+        return make_handler(self, *args, **kwargs)
+
+    return _wrapper(_make_handler, make_handler)
 
 
 def _wrapper(function, wrapped):
@@ -76,10 +87,7 @@ def install(app):
     """Put the middleware first in ``app`` (and its response hook); never raises."""
     try:
         middlewares = app.middlewares
-        if middlewares.frozen:
-            if sqreen_middleware not in middlewares:
-                _log.log_once("aiohttp:frozen", "sqreen: an aiohttp application started before "
-                              "sqreen.start(); it is not protected")
+        if middlewares.frozen:  # too late here: _make_handler adds it when the app starts serving
             return
         if sqreen_middleware in middlewares:
             if middlewares[0] is sqreen_middleware:
@@ -91,6 +99,21 @@ def install(app):
             signal.append(_on_response_prepare)
     except Exception:
         _log.log_once("aiohttp:install", "sqreen: cannot add the agent to an aiohttp application; it "
+                      "is not protected", exc_info=True)
+
+
+def _install_frozen(app):
+    """An app about to serve, frozen before the patch: add the middleware to its prepared chain."""
+    try:
+        if sqreen_middleware in app.middlewares:
+            return
+        handlers = list(app._middlewares_handlers or ())
+        # aiohttp's own current-app fixer closes the chain (it wraps last); ours goes just inside it
+        handlers.insert(max(len(handlers) - 1, 0), (sqreen_middleware, True))
+        app._middlewares_handlers = tuple(handlers)
+        app._run_middlewares = True
+    except Exception:
+        _log.log_once("aiohttp:frozen", "sqreen: an aiohttp application frozen before sqreen.start() "
                       "is not protected", exc_info=True)
 
 
