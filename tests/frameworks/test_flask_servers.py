@@ -128,12 +128,17 @@ def test_blocklisted_ip_gets_a_403_before_flask_runs(server, request):
     assert "/items/7/blocked-ip" not in reached
 
 
-def test_the_request_is_forgotten_after_each_response(server):
+def assert_forgotten_after_each_response(srv):
+    """Plain, blocked, failing, streamed and file responses: no request current once each is closed."""
     for path in ("/items/3/a", "/block?q=attack", "/error", "/stream", "/file"):
-        server.request("GET", path)
+        srv.request("GET", path)
     for path in ("/items/3/a", "/block", "/error", "/stream", "/file"):
-        records = server.after(path)
+        records = srv.after(path)
         assert records and not [record for record in records if record[1]], (path, records)
+
+
+def test_the_request_is_forgotten_after_each_response(server):
+    assert_forgotten_after_each_response(server)
 
 
 def test_streaming_with_context_sees_its_request_to_the_last_chunk(server):
