@@ -6,12 +6,12 @@ at the head of its middlewares, when it is built and again when it freezes
 before the patch gets the middleware in its prepared chain when it starts
 serving (``_make_handler``); an app already serving then is out of reach.
 
-The middleware builds the same request object as the WSGI middleware (``sqreen._request.Request``) from a WSGI-shaped view of the
-aiohttp request, sets the matched route (the resource's canonical path) and
-its ``match_info`` as path parameters, checks the IP lists, keeps the
-request current while the handler runs (a context variable on 3.7+, which
-tasks the handler spawns inherit) and turns a ``RequestBlocked`` into the
-403 page.
+The middleware builds the same request object as the WSGI middleware
+(``sqreen._request.Request``) from a WSGI-shaped view of the aiohttp
+request, sets the matched route (the resource's canonical path) and its
+``match_info`` as path parameters, checks the IP lists, keeps the request
+current while the handler runs (a context variable on 3.7+, which tasks the
+handler spawns inherit) and turns a ``RequestBlocked`` into the 403 page.
 
 The body: aiohttp reads it asynchronously, while the agent's protections
 read inputs synchronously. So the middleware reads a form or JSON body up
