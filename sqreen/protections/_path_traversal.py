@@ -13,37 +13,18 @@ name (``report.v2..final.txt``, ``img_..``) is a name. Percent-encoding is
 not decoded: the framework decoded the input already, and a file system
 takes ``%2e%2e`` literally.
 """
-import collections
-import os
 import re
-
-import six
 
 from sqreen import _log
 from sqreen.protections import _matching
+from sqreen.protections._attack import Attack
+from sqreen.protections._pathtext import path_text
 
 ATTACK_TYPE = "path_traversal"
 
-#: What a protection reports: ``input`` is the ``(source, name, value)`` that did it.
-Attack = collections.namedtuple("Attack", "attack_type input reason detail")
 
 _SEPARATORS = "/\\"
 _SPLIT = re.compile(r"[/\\]")
-
-
-def path_text(path):
-    """A path as text: bytes decoded as UTF-8 (as the matching does), path objects through fspath/str."""
-    if isinstance(path, six.text_type):
-        return path
-    if isinstance(path, bytes):
-        return path.decode("utf-8", "replace")
-    fspath = getattr(os, "fspath", None)
-    if fspath is not None:
-        try:
-            return path_text(fspath(path))
-        except TypeError:
-            pass
-    return six.text_type(path)
 
 
 def _normalise(text, stack, absolute):

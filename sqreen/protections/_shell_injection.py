@@ -16,19 +16,17 @@ Any program may run bash underneath (CGI scripts did), so this does not
 wait for the program to be a shell.
 """
 import bisect
-import collections
 
 import six
 
 from sqreen import _log
 from sqreen.protections import _matching
 from sqreen.protections import _shell_lexer as lexer
-from sqreen.protections._path_traversal import path_text as _text
+from sqreen.protections._attack import Attack
+from sqreen.protections._pathtext import path_text as _text
 
 ATTACK_TYPE = "shell_injection"
 
-#: What a protection reports: ``input`` is the ``(source, name, value)`` that did it.
-Attack = collections.namedtuple("Attack", "attack_type input reason detail")
 
 _SHELLS = frozenset(("sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "yash", "posh", "csh", "tcsh"))
 #: Programs that run the next argument as a program (``env`` first skips options and NAME=value).

@@ -32,11 +32,10 @@ from six.moves.urllib.parse import unquote
 from sqreen import _log
 from sqreen.protections import _ipaddr
 from sqreen.protections import _matching
+from sqreen.protections._attack import Attack
 
 ATTACK_TYPE = "ssrf"
 
-#: What a protection reports: ``input`` is the ``(source, name, value)`` that did it.
-Attack = collections.namedtuple("Attack", "attack_type input reason detail")
 
 #: Where a URL points, with the spans (start, end) in the URL as given.
 Target = collections.namedtuple("Target", "scheme scheme_span host host_span port port_span")
