@@ -16,39 +16,20 @@ so a request costs up to that much memory again.
 The current request lives in a context variable on Python 3.7+ (each
 thread and each asyncio task sees its own) and in a thread-local before.
 """
-import threading
 import uuid
 
-from sqreen import _clientip
+from sqreen import _clientip, _context
 from sqreen._request_body import InputTee
 from sqreen._request_parse import (flatten, group, header_params, parse_cookies, parse_multipart,
                                    parse_urlencoded, wsgi_bytes, wsgi_text)
-
-try:
-    import contextvars
-except ImportError:  # Python 2.7 and 3.6
-    contextvars = None
 
 #: The largest body the agent reads (and keeps a copy of) to inspect it.
 MAX_BODY_BYTES = 1024 * 1024
 #: Bound on :meth:`Request.inputs`, so an attacker-shaped body cannot make the agent spin.
 MAX_INPUTS = 4096
 
-if contextvars is not None:
-    _var = contextvars.ContextVar("sqreen_request", default=None)
-    current = _var.get
-    activate = _var.set
-
-else:
-    _local = threading.local()
-
-    def current():
-        """The request being served in this thread, or None."""
-        return getattr(_local, "request", None)
-
-    def activate(request):
-        """Make ``request`` (or None) the current one."""
-        _local.request = request
+#: ``current()`` is the request being served (None outside one); ``activate(request)`` sets it.
+current, activate = _context.slot("request")
 
 
 def deactivate():

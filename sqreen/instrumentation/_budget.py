@@ -11,15 +11,9 @@ asyncio tasks each have their own) and in a thread-local on older Pythons.
 When no budget was ever opened the dispatch does not even look it up, and
 when none is open for the current request nothing is timed.
 """
-import threading
 import time
 
-from .. import _log
-
-try:
-    import contextvars
-except ImportError:  # Python 2.7 and 3.6
-    contextvars = None
+from .. import _context, _log
 
 clock = getattr(time, "perf_counter", time.time)
 
@@ -49,22 +43,8 @@ class Budget(object):
         _log.count(SKIP_COUNTER)
 
 
-if contextvars is not None:
-    _var = contextvars.ContextVar("sqreen_budget", default=None)
-    current = _var.get
-
-    def _set(budget):
-        _var.set(budget)
-
-else:
-    _local = threading.local()
-
-    def current():
-        """The budget of the current request, or None."""
-        return getattr(_local, "budget", None)
-
-    def _set(budget):
-        _local.budget = budget
+#: ``current()`` is the current request's budget (None when none is open).
+current, _set = _context.slot("budget")
 
 
 def start(ms):
