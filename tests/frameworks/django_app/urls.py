@@ -20,6 +20,7 @@ else:
 
 urlpatterns += [
     re_path(r"^ready$", views.ready),
+    re_path(r"^hello/(?P<name>\w+)/$", views.hello),
     re_path(r"^ctx$", views.ctx, name="ctx"),
     re_path(r"^block$", views.block),
     re_path(r"^write-then-block$", views.write_then_block),

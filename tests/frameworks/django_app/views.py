@@ -19,6 +19,10 @@ def ready(request):
     return _json({"pid": os.getpid()})
 
 
+def hello(request, name):
+    return HttpResponse("hello %s" % name, content_type="text/plain")
+
+
 def ctx(request, *args, **kwargs):
     current = wsgi.current_request()
     return _json({"route": current.route, "path_params": current.path_params, "path": current.path,
