@@ -60,7 +60,8 @@ def main():
         off, on = results[VARIANTS[0]], results[VARIANTS[1]]
         print()
         print("Python %s, Django %s, microseconds per request" % (sys.version.split()[0], _django_version()))
-        print("agent disabled %8.2f   agent running %8.2f   added %6.2f (x%.2f)" % (off, on, on - off, on / off))
+        print("agent disabled %8.2f   agent running %8.2f   added %6.2f (x%.2f)"
+              % (off, on, on - off, on / off))
 
 
 def _django_version():
