@@ -71,9 +71,18 @@ class Layer(object):
         try:
             return self.get_response(request)
         except RequestBlocked:
-            event_id = _blocking.event_id_of(sys.exc_info()[1])
-        setattr(request, _BLOCKED_ATTR, event_id)
-        return blocked_response(request, event_id)
+            exc_info = sys.exc_info()
+        try:
+            event_id = _blocking.event_id_of(exc_info[1])
+            response = blocked_response(request, event_id)
+            setattr(request, _BLOCKED_ATTR, event_id)
+            return response
+        except Exception:
+            _log.log_once("django:blocked-response", "sqreen: cannot build Django's 403 response; the WSGI "
+                          "middleware answers instead", exc_info=True)
+            six.reraise(*exc_info)  # the generic middleware turns it into the 403 page
+        finally:
+            del exc_info
 
 
 def blocked_response(request, event_id):
@@ -90,7 +99,11 @@ def blocked_response(request, event_id):
 def process_response(request, response):
     """Old-style middleware: a blocked request leaves with the agent's 403, untouched."""
     if hasattr(request, _BLOCKED_ATTR):
-        return blocked_response(request, getattr(request, _BLOCKED_ATTR))
+        try:
+            return blocked_response(request, getattr(request, _BLOCKED_ATTR))
+        except Exception:
+            _log.log_once("django:blocked-legacy", "sqreen: cannot rebuild Django's 403 response",
+                          exc_info=True)
     return response
 
 

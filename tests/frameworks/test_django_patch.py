@@ -122,6 +122,15 @@ report(statuses=[s for s, _ in ctx], route=json.loads(ctx[0][1])["route"], block
     assert err.count("cannot join Django's middleware chain") == 1 and "broken on purpose" in err
 
 
+def test_a_failure_to_build_djangos_403_leaves_it_to_the_generic_middleware(tmpdir):
+    data, err = run(broken_start("_django_layer", "blocked_response") + """
+status, body = call(app, "/block?q=attack")
+report(status=status, page="403 Forbidden" in body, view="not blocked" in body)
+""", tmpdir)
+    assert data == {"status": 403, "page": True, "view": False}
+    assert err.count("cannot build Django's 403 response") == 1 and "broken on purpose" in err
+
+
 def test_a_failure_to_patch_leaves_the_app_running_unprotected(tmpdir):
     data, err = run(broken_start("django", "patch_handler") + """
 report(status=call(app, "/ready")[0], patched=hasattr(type(app).__call__, "__sqreen_django__"))
