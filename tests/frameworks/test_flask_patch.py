@@ -105,7 +105,7 @@ fresh.route("/p/<name>")(lambda name: flask.jsonify(route=wsgi.current_request()
 response = fresh.test_client().get("/p/x")
 entry = getattr(flask.Flask.__call__, "__sqreen_entry__", False)
 print(json.dumps([same, flask.Flask is not type(app), entry,
-                  response.get_json(), get("/items/1")[0]]))
+                  json.loads(response.get_data(as_text=True)), get("/items/1")[0]]))
 """, tmpdir)
     assert result == [True, True, True, {"route": "/p/<name>"}, 200]
 

@@ -44,7 +44,8 @@ class AppServer(test_servers.Server):
         self.log = open(os.path.join(tmpdir, "server.log"), "wb")
         env = dict((name, value) for name, value in os.environ.items() if not name.startswith("SQREEN_"))
         env.update(SQREEN_FORCE_START="1", SQREEN_EVENTS_FILE=self.events_file, SQREEN_MODE="block",
-                   SQREEN_IP_BLOCKLIST="203.0.113.0/24", PYTHONPATH=ROOT)
+                   SQREEN_IP_BLOCKLIST="203.0.113.0/24",
+                   PYTHONPATH=os.pathsep.join([ROOT] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
         self.port = test_servers.free_port()
         self.proc = subprocess.Popen(command(kind, app_module, self.port), cwd=ROOT, env=env,
                                      stdout=self.log, stderr=subprocess.STDOUT)
