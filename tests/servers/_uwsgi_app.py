@@ -5,7 +5,9 @@ Environment: ``SERVERS_APP`` is ``plain`` (wrapped by hand with
 must find it); ``SERVERS_START`` says who starts the agent: ``bootstrap``
 (``sqreen-start`` did already), ``import`` (this module, in whatever process
 imports it: the master when apps are not lazy) or ``postfork`` (each worker,
-from a ``uwsgidecorators.postfork`` function). Every response carries the
+from a ``uwsgidecorators.postfork`` function); ``import`` also reports a
+``track`` event before the workers exist, so that they are forked from a
+master whose reporter thread runs. Every response carries the
 serving worker's pid in ``X-Worker-Pid``, added outside the agent so that its
 403 pages carry it too; ``/pid`` answers with that pid.
 """
@@ -18,6 +20,11 @@ KIND = os.environ.get("SERVERS_APP", "plain")
 
 if START == "import":
     sqreen.start()
+    # An event before the fork: the master's reporter thread runs and its file is open when uWSGI forks.
+    from sqreen import _events, _reporter
+
+    _reporter.report(_events.track_event("before-fork"))
+    _reporter.flush(10)
 elif START == "postfork":
     import uwsgidecorators
 

@@ -220,4 +220,7 @@ def test_each_worker_reports_its_blocked_requests(serve, variant, app):
         assert found[0]["pid"] == pid and found[0]["blocked"] is True, found
         assert found[0]["request"]["client_ip"].startswith("203.0.113."), found
     assert set(e["pid"] for e in events) == set(int(pid) for pid in worker_pids)
+    if variant == "prefork":  # the master's own event, written before the fork, and only once
+        before = [event for event in read_events(server.events_file) if event.get("name") == "before-fork"]
+        assert len(before) == 1 and before[0]["pid"] not in expected.values(), before
     assert "Traceback" not in server.log()
