@@ -208,8 +208,11 @@ def check_integrations(table=None):
     lines = []
     for module_name, target, dist in table:
         if _module_exists(module_name.split(".")[0]):
-            version = _dist_version(dist)
-            lines.append("%s: will activate (%s %s) -> %s" % (module_name, dist, version or "?", target))
+            if dist is None:  # the standard library's
+                what = "Python %s" % ".".join(map(str, sys.version_info[:3]))
+            else:
+                what = "%s %s" % (dist, _dist_version(dist) or "?")
+            lines.append("%s: will activate (%s) -> %s" % (module_name, what, target))
         else:
             lines.append("%s: not installed" % module_name)
     return "integrations:", lines, True

@@ -14,6 +14,10 @@ INTEGRATIONS = (
     ("flask", "sqreen.integrations.flask:patch", "Flask"),
     ("pyramid.router", "sqreen.integrations.pyramid:patch", "pyramid"),
     ("aiohttp.web", "sqreen.integrations.aiohttp:patch", "aiohttp"),
+    ("sqlite3", "sqreen.integrations.sqlite3:patch", None),
+    ("psycopg2", "sqreen.integrations.psycopg2:patch", "psycopg2"),
+    ("pymysql", "sqreen.integrations.pymysql:patch", "PyMySQL"),
+    ("MySQLdb", "sqreen.integrations.mysqldb:patch", "mysqlclient"),
 )
 
 

@@ -172,6 +172,7 @@ def test_doctor_lists_integrations_without_importing_them(capsys, monkeypatch, t
         ("fakefw_doctor", "sqreen.integrations.fakefw:patch", "fakefw-doctor"),
         ("six.moves", "sqreen.integrations.six:patch", "six"),
         ("no_such_framework_here", "sqreen.integrations.nsf:patch", "no-such-framework"),
+        ("json", "sqreen.integrations.json:patch", None),
     ))
     rc, out, err = doctor(capsys)
     assert rc == 0
@@ -181,11 +182,14 @@ def test_doctor_lists_integrations_without_importing_them(capsys, monkeypatch, t
         "fakefw_doctor: will activate (fakefw-doctor ?) -> sqreen.integrations.fakefw:patch",
         "six.moves: will activate (six %s) -> sqreen.integrations.six:patch" % six.__version__,
         "no_such_framework_here: not installed",
+        "json: will activate (Python %s) -> sqreen.integrations.json:patch"
+        % ".".join(map(str, sys.version_info[:3])),
     ]
     assert "fakefw_doctor" not in sys.modules
 
 
-def test_doctor_with_the_empty_table(capsys):
+def test_doctor_with_the_empty_table(capsys, monkeypatch):
+    monkeypatch.setattr(_integrations, "INTEGRATIONS", ())
     rc, out, err = doctor(capsys)
     assert section(out, "integrations") == ["none defined in this version"]
 
