@@ -21,8 +21,6 @@ only on an occurrence, in full only around it.
 """
 from __future__ import unicode_literals
 
-import collections
-
 import six
 
 from sqreen import _log
@@ -30,11 +28,61 @@ from sqreen.protections import _matching
 from sqreen.protections import _sql_lexer as lexer
 
 
-class Attack(collections.namedtuple("Attack", "dialect source name start end query")):
+class Attack(object):
     """An injection: the dialect, the input's source and name, where its value
-    occurs in the query (``start``, ``end``), and the query with its literal values masked."""
+    occurs in the query (``start``, ``end``), and the query with its literal values masked.
 
-    __slots__ = ()
+    :func:`check` leaves the masked query to be made on first use of
+    ``query``: the decision never pays for it, only the event that shows it.
+    """
+
+    __slots__ = ("dialect", "source", "name", "start", "end", "_query", "_unmasked")
+    _fields = ("dialect", "source", "name", "start", "end", "query")
+
+    def __init__(self, dialect, source, name, start, end, query):
+        self.dialect = dialect
+        self.source = source
+        self.name = name
+        self.start = start
+        self.end = end
+        self._query = query
+        self._unmasked = None
+
+    @classmethod
+    def unmasked(cls, d, source, name, start, end, query):
+        """The Attack on ``query`` (raw) under Dialect ``d``, its masked text made when first read."""
+        attack = cls(d.name, source, name, start, end, None)
+        attack._unmasked = (query, d)
+        return attack
+
+    @property
+    def query(self):
+        if self._query is None and self._unmasked is not None:
+            query, d = self._unmasked
+            self._query = lexer.mask(query, d, MASK)
+            self._unmasked = None
+        return self._query
+
+    def _astuple(self):
+        return (self.dialect, self.source, self.name, self.start, self.end, self.query)
+
+    def _asdict(self):
+        return dict(zip(self._fields, self._astuple()))
+
+    def __eq__(self, other):
+        if not isinstance(other, Attack):
+            return NotImplemented
+        return self._astuple() == other._astuple()
+
+    def __ne__(self, other):
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    def __hash__(self):
+        return hash(self._astuple())
+
+    def __repr__(self):
+        return "Attack(%s)" % ", ".join("%s=%r" % kv for kv in zip(self._fields, self._astuple()))
 
 
 _DATA = (lexer.NUMBER, lexer.IDENT, lexer.PARAM, lexer.OP)
@@ -82,7 +130,7 @@ def _first_attack(query, d, occurrences):
     for item, start, end in occurrences:
         key = id(item)
         if key not in cleared and flagged.get(key) == start:
-            return Attack(d.name, item[0], item[1], start, end, masked(query, d))
+            return Attack.unmasked(d, item[0], item[1], start, end, query)
     return None
 
 
@@ -188,7 +236,4 @@ def _dotted_name(query, touched):
 
 def masked(query, d):
     """``query`` with each string and number literal replaced by ``?``."""
-    parts = []
-    for kind, start, end, _, _ in lexer.tokenize(query, d):
-        parts.append(MASK if kind in (lexer.STRING, lexer.NUMBER) else query[start:end])
-    return "".join(parts)
+    return lexer.mask(query, d, MASK)

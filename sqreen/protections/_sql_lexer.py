@@ -36,14 +36,22 @@ _ID_START = r"[^\x00-\x40\x5b-\x5e\x60\x7b-\x7f]"
 _TAG_CHAR = r"[^\x00-\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7f]"
 _ID_CHAR_RE = re.compile(_ID_CHAR)
 _NOT_PREFIX_AFTER = re.compile(r"%s|[:@$]" % _ID_CHAR)
+_NUMBER = r"0[xX][0-9A-Fa-f]+|0[bB][01]+|(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
 
 _CODE = re.compile(
     r"(?P<ws>[ \t\n\r\f\v]+)"
-    r"|(?P<number>0[xX][0-9A-Fa-f]+|0[bB][01]+|(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)"
+    r"|(?P<number>{number})"
     r"|(?P<ident>{start}{char}*)"
     r"|(?P<op2>::|:=)"
     r"|(?P<param>\?\d*|%(?:\([A-Za-z0-9_]*\))?[sbt]|[:@$]{char}+|@@{char}+)"
-    r"|(?P<op>[\s\S])".format(start=_ID_START, char=_ID_CHAR)
+    r"|(?P<op>[\s\S])".format(start=_ID_START, char=_ID_CHAR, number=_NUMBER)
+)
+# Code without literals, cut as _CODE cuts it: a run of tokens other than numbers (each
+# alternative refuses what a number would take), or one number.
+_CODE_NUMBERS = re.compile(
+    r"(?:[ \t\n\r\f\v]+|(?!\d){start}{char}*|::|:=|\?\d*|%(?:\([A-Za-z0-9_]*\))?[sbt]|[:@$]{char}+"
+    r"|@@{char}+|(?!\.\d)\D)+"
+    r"|(?P<number>{number})".format(start=_ID_START, char=_ID_CHAR, number=_NUMBER)
 )
 _KINDS = {"ws": WS, "number": NUMBER, "ident": IDENT, "op2": OP, "param": PARAM, "op": OP}
 
@@ -298,3 +306,25 @@ def _coarse(text, pos, d, in_exec, fine_from, append):
         elif tok[0] == EXEC_CLOSE:
             in_exec = False
         return tok[2], in_exec, False
+
+
+def mask(text, d, replacement="?"):
+    """``text`` with each string and number token replaced by ``replacement``.
+
+    The same text as joining the full lexing's tokens, at the cost of the
+    coarse lexing: the numbers between literals are found by one regular
+    expression per run of code.
+    """
+    if not isinstance(d, Dialect):
+        d = dialect(d)
+
+    def number(m):
+        return replacement if m.group("number") is not None else m.group()
+
+    parts = []
+    for kind, start, end, _, _ in tokenize(text, d, fine_from=len(text)):
+        if kind == CODE:
+            parts.append(_CODE_NUMBERS.sub(number, text[start:end]))
+        else:
+            parts.append(replacement if kind in (STRING, NUMBER) else text[start:end])
+    return "".join(parts)

@@ -138,3 +138,32 @@ def test_never_raises(query, a, b, name):
     value = query[min(a, b):max(a, b)]
     result = sqli.check(query, name, inputs(value))
     assert result is None or query[result.start:result.end] == value
+
+
+def test_masked_query_is_made_only_when_read(monkeypatch):
+    calls = []
+    real_mask = sqli.lexer.mask
+
+    def counting_mask(*args, **kwargs):
+        calls.append(args[0])
+        return real_mask(*args, **kwargs)
+
+    monkeypatch.setattr(sqli.lexer, "mask", counting_mask)
+    query = "SELECT * FROM t WHERE a = 'secret' AND id = 1 OR 1=1"
+    attack = sqli.check(query, "postgresql", inputs("1 OR 1=1"))
+    assert calls == []
+    assert (attack.start, attack.end, attack.source, attack.name) == (44, 52, "query", "q")
+    assert attack.query == "SELECT * FROM t WHERE a = ? AND id = ? OR ?=?"
+    assert attack.query == "SELECT * FROM t WHERE a = ? AND id = ? OR ?=?"
+    assert calls == [query]
+
+
+def test_attack_value_semantics():
+    made = sqli.Attack("sqlite", "query", "q", 1, 3, "SELECT ?")
+    same = sqli.Attack.unmasked(sqli.lexer.dialect("sqlite"), "query", "q", 1, 3, "SELECT 'x'")
+    assert made == same and not made != same and hash(made) == hash(same)
+    assert made != sqli.Attack("sqlite", "query", "q", 1, 4, "SELECT ?")
+    assert made != ("sqlite", "query", "q", 1, 3, "SELECT ?")
+    assert same._asdict() == {"dialect": "sqlite", "source": "query", "name": "q", "start": 1, "end": 3,
+                              "query": "SELECT ?"}
+    assert repr(same) == repr(made) and "query='SELECT ?'" in repr(made).replace("u'", "'")

@@ -148,3 +148,31 @@ def test_work_is_linear_in_the_input(monkeypatch, unit):
         # Ten times the input: at most ten times the steps and tokens (plus a constant).
         assert steps2 <= 10 * steps1 + 2 and n2 <= 10 * n1 + 2
         assert steps2 <= len(unit) * k2
+
+
+def full_mask(query, d):
+    """The masked text from the full lexing, token by token (what mask() must give)."""
+    return "".join("?" if t[0] in (lexer.STRING, lexer.NUMBER) else query[t[1]:t[2]]
+                   for t in lexer.tokenize(query, d))
+
+
+@pytest.mark.parametrize("query", [
+    "SELECT a1, 1.5e3, .5, 0x1F, 0b10, 1e, x.5, ?3, $1, :n1, @@v1, %(p1)s, 'a1' FROM t9 WHERE b = -2",
+    "1.5.6 1..2 12abc 0xg 1e-3 1e--3 a$1 N'x' x'1' E'a\\'b' \"q1\" `b1` [c1] /* 1 */ -- 1\n2",
+    "SELECT 1 /*!50001 , 2 */ #3\n, 4 $$5$$ $t$6$t$ 7",
+    "١٢ x١ 'é' 3",
+])
+def test_mask_matches_full_lexing(query):
+    for d in DIALECTS:
+        assert lexer.mask(query, d) == full_mask(query, d)
+
+
+NUMBER_CHARS = SQL_CHARS + "0123456789eExXbB+-.%st_$:@?\u0661"
+
+
+@settings(max_examples=400, deadline=None)
+@given(query=st.one_of(sql_text, st.text(alphabet=NUMBER_CHARS, max_size=60)),
+       which=st.integers(0, len(DIALECTS) - 1))
+def test_mask_matches_full_lexing_fuzzed(query, which):
+    d = DIALECTS[which]
+    assert lexer.mask(query, d) == full_mask(query, d)
