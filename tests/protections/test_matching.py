@@ -76,3 +76,14 @@ def test_as_text():
     assert _matching.as_text(7) == "7"
     assert _matching.as_text(False) is None
     assert _matching.as_text({"a": 1}) is None
+
+
+def test_long_texts_rule_values_out_by_a_character_first():
+    # Past PROBE_FROM characters a value is first tested by its uncommon characters: same answers.
+    text = "SELECT name FROM t WHERE " + " OR ".join("id = %d" % i for i in range(40)) + " -- a@b"
+    assert len(text) >= _matching.PROBE_FROM
+    items = [("query", "v", "value-1"), ("query", "e", "a@b"), ("query", "w", "id = 3 OR"),
+             ("query", "c", "ORDER"), ("query", "m", "x@b"), ("query", "n", "39 -")]
+    spans = [(item[1], start) for item, start, _ in _matching.find_occurrences(text, items)]
+    assert spans == [("e", text.index("a@b")), ("w", text.index("id = 3 OR")), ("n", text.index("39 -"))]
+    assert _matching.occurs(text, items[1:2]) and not _matching.occurs(text, items[:1] + items[3:5])
