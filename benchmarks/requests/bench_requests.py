@@ -1,0 +1,288 @@
+"""Throughput and latency of small Flask and Django apps under gunicorn, agent off versus on.
+
+Run (the py311 dev venv has Flask, Django and gunicorn; wrk from ``apt-get install -y wrk``)::
+
+    /root/.cache/sqreen-venvs/py311/bin/python benchmarks/requests/bench_requests.py
+    ... bench_requests.py --trials 5 --duration 5 --frameworks flask --endpoints hello --client python
+
+Not run by CI: it takes about 4 minutes with the defaults and wants an otherwise idle machine.
+
+Each app (``app_flask.py``, ``app_django.py``) has two endpoints: ``hello``
+(a constant string) and ``query`` (one SELECT on a sqlite3 file, ten rows
+rendered by a small template). For each framework two gunicorn servers (one
+sync worker each, 127.0.0.1) run side by side: one plain (agent off), one
+under ``sqreen-start`` in monitor mode with events to a temporary file and
+every integration active (agent on; the driver checks through ``/agent``
+that the agent runs and sees the requests). The servers are pinned to CPU 0
+and the load generator to CPU 1 when the machine has two. After a warm-up,
+trials alternate off, on, off, on...; each trial is ``wrk`` with
+``--connections`` connections for ``--duration`` seconds (or, when wrk is
+missing, a small threaded Python client, which is slower and says so). The
+table gives the median requests per second of each side, their ratio, and
+the median p50 and p99 latencies. The goals: at most 5% fewer requests per
+second on ``query`` and 10% on ``hello``.
+"""
+from __future__ import print_function
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+
+import _db  # noqa: E402
+
+APPS = {"flask": "app_flask:app", "django": "app_django:application"}
+ENDPOINTS = ["hello", "query"]
+GOALS = {"hello": 0.90, "query": 0.95}  # lowest acceptable ratio of throughputs, on/off
+
+WRK_SCRIPT = """
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("BENCH %d %d %d %d %d\\n", summary.requests, summary.duration,
+    latency:percentile(50), latency:percentile(99), e.connect + e.read + e.write + e.status + e.timeout))
+end
+"""
+
+
+def free_port():
+    sock = socket.socket()
+    try:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+    finally:
+        sock.close()
+
+
+def pin(cpu):
+    """A preexec function pinning the child to ``cpu`` (nothing when the machine has one CPU)."""
+    if (os.cpu_count() or 1) < 2 or not hasattr(os, "sched_setaffinity"):
+        return None
+    return lambda: os.sched_setaffinity(0, {cpu})
+
+
+def get(port, path, timeout=10):
+    """One GET on 127.0.0.1; ``(status, body)``."""
+    from http.client import HTTPConnection
+
+    conn = HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+class Server(object):
+    """gunicorn (one sync worker) serving one framework's app, with the agent or without."""
+
+    def __init__(self, framework, agent, tmp):
+        self.name = "%s, agent %s" % (framework, "on" if agent else "off")
+        self.port = free_port()
+        self.log_path = os.path.join(tmp, "%s-%s.log" % (framework, "on" if agent else "off"))
+        env = dict((k, v) for k, v in os.environ.items() if not k.startswith(("SQREEN_", "PYTHONPATH")))
+        env["BENCH_DB"] = os.path.join(tmp, "bench.sqlite3")
+        gunicorn = [sys.executable, "-c", "import sys; from gunicorn.app.wsgiapp import run; sys.exit(run())",
+                    "--workers", "1", "--worker-class", "sync", "--bind", "127.0.0.1:%d" % self.port,
+                    "--chdir", HERE, "--log-level", "warning", APPS[framework]]
+        if agent:
+            env.update(PYTHONPATH=ROOT, SQREEN_MODE="monitor",
+                       SQREEN_EVENTS_FILE=os.path.join(tmp, "events-%s.jsonl" % framework))
+            cmd = [sys.executable, "-c", "import sys; from sqreen._cli import start_main; "
+                   "sys.exit(start_main())"] + gunicorn
+        else:
+            cmd = gunicorn
+        self.log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(cmd, cwd=HERE, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+                                     preexec_fn=pin(0), start_new_session=True)
+
+    def wait_ready(self):
+        for _ in range(300):  # 30 s at most
+            if self.proc.poll() is not None:
+                break
+            try:
+                status, body = get(self.port, "/agent", timeout=2)
+                if status == 200:
+                    return json.loads(body.decode("utf-8"))
+            except (OSError, ValueError):
+                pass
+            time.sleep(0.1)
+        raise SystemExit("%s did not start; see %s" % (self.name, self.log_path))
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self.log.close()
+
+
+def run_wrk(wrk, script, port, path, duration, connections):
+    cmd = [wrk, "--threads", "1", "--connections", str(connections), "--duration", "%ds" % duration,
+           "--timeout", "10s", "--script", script, "http://127.0.0.1:%d%s" % (port, path)]
+    out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, preexec_fn=pin(1),
+                         check=True).stdout.decode("utf-8", "replace")
+    line = next((line for line in out.splitlines() if line.startswith("BENCH ")), None)
+    if line is None:
+        raise SystemExit("unexpected wrk output:\n" + out)
+    requests, micros, p50, p99, errors = (int(x) for x in line.split()[1:])
+    return {"rps": requests / (micros / 1e6), "p50": p50 / 1000.0, "p99": p99 / 1000.0, "errors": errors}
+
+
+def run_python_client(port, path, duration, connections):
+    """The fallback load generator: ``connections`` threads, each one request after another."""
+    from http.client import HTTPConnection
+
+    if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) >= 2:
+        before = os.sched_getaffinity(0)
+        os.sched_setaffinity(0, {1})
+    else:
+        before = None
+    latencies, errors = [], []
+    deadline = time.perf_counter() + duration
+
+    def worker():
+        mine = []
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            try:
+                conn = HTTPConnection("127.0.0.1", port, timeout=10)
+                conn.request("GET", path)
+                response = conn.getresponse()
+                response.read()
+                conn.close()
+                if response.status != 200:
+                    errors.append(response.status)
+            except OSError as exc:
+                errors.append(exc)
+            mine.append(time.perf_counter() - started)
+        latencies.extend(mine)
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=worker) for _ in range(connections)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    if before is not None:
+        os.sched_setaffinity(0, before)
+    latencies.sort()
+
+    def pct(q):
+        return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000.0 if latencies else 0.0
+
+    return {"rps": len(latencies) / elapsed, "p50": pct(0.50), "p99": pct(0.99), "errors": len(errors)}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--frameworks", default="flask,django")
+    parser.add_argument("--endpoints", default="hello,query")
+    parser.add_argument("--trials", type=int, default=5)
+    parser.add_argument("--duration", type=int, default=5, help="seconds per trial")
+    parser.add_argument("--warmup", type=int, default=2, help="seconds of warm-up per server and endpoint")
+    parser.add_argument("--connections", type=int, default=2)
+    parser.add_argument("--client", choices=["auto", "wrk", "python"], default="auto")
+    args = parser.parse_args(argv)
+
+    wrk = shutil.which("wrk") if args.client != "python" else None
+    if wrk is None and args.client == "wrk":
+        raise SystemExit("wrk is not installed: apt-get install -y wrk (or --client python)")
+    if wrk is None and args.client == "auto":
+        print("wrk is not installed (apt-get install -y wrk); using the slower Python client",
+              file=sys.stderr)
+    tmp = tempfile.mkdtemp(prefix="sqreen-bench-requests-")
+    script = os.path.join(tmp, "report.lua")
+    with open(script, "w") as f:
+        f.write(WRK_SCRIPT)
+    _db.create(os.path.join(tmp, "bench.sqlite3"))
+
+    def load(port, path, duration):
+        if wrk is not None:
+            return run_wrk(wrk, script, port, path, duration, args.connections)
+        return run_python_client(port, path, duration, args.connections)
+
+    rows = []
+    try:
+        for framework in args.frameworks.split(","):
+            servers = {False: Server(framework, False, tmp), True: Server(framework, True, tmp)}
+            try:
+                for agent, server in servers.items():
+                    seen = server.wait_ready()
+                    expected = {"status": "running", "request_seen": True} if agent else {
+                        "status": "not imported", "request_seen": False}
+                    if seen != expected:
+                        raise SystemExit("%s: agent probe says %s, expected %s"
+                                         % (server.name, seen, expected))
+                for endpoint in args.endpoints.split(","):
+                    path = "/" + endpoint
+                    for server in servers.values():
+                        status, body = get(server.port, path)
+                        if status != 200:
+                            raise SystemExit("%s %s: HTTP %s %r" % (server.name, path, status, body[:200]))
+                        load(server.port, path, args.warmup)
+                    results = {False: [], True: []}
+                    for trial in range(args.trials):
+                        for agent in (False, True):
+                            result = load(servers[agent].port, path, args.duration)
+                            results[agent].append(result)
+                            print("%-7s %-6s trial %d agent %-3s %8.1f req/s  p50 %6.2f ms  p99 %6.2f ms%s"
+                                  % (framework, endpoint, trial + 1, "on" if agent else "off", result["rps"],
+                                     result["p50"], result["p99"],
+                                     "  ERRORS %d" % result["errors"] if result["errors"] else ""),
+                                  file=sys.stderr)
+                    rows.append((framework, endpoint, results))
+            finally:
+                for server in servers.values():
+                    server.stop()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print_table(rows, wrk is not None, args)
+    return 0 if all(ratio(results) >= GOALS[endpoint] for _, endpoint, results in rows) else 1
+
+
+def median(results, key):
+    return statistics.median(result[key] for result in results)
+
+
+def ratio(results):
+    return median(results[True], "rps") / median(results[False], "rps")
+
+
+def print_table(rows, used_wrk, args):
+    print("\n%s, gunicorn 1 sync worker, %d trials x %d s, %d connections, Python %s"
+          % ("wrk" if used_wrk else "Python client", args.trials, args.duration, args.connections,
+             sys.version.split()[0]))
+    head = ("app", "endpoint", "off req/s", "on req/s", "on/off", "goal", "p50 off", "p50 on", "p99 off",
+            "p99 on")
+    fmt = "%-7s %-8s %10s %10s %7s %6s %8s %8s %8s %8s"
+    print(fmt % head)
+    for framework, endpoint, results in rows:
+        r = ratio(results)
+        print(fmt % (framework, endpoint, "%.1f" % median(results[False], "rps"),
+                     "%.1f" % median(results[True], "rps"), "%.3f" % r,
+                     "ok" if r >= GOALS[endpoint] else "MISS",
+                     "%.2f" % median(results[False], "p50"), "%.2f" % median(results[True], "p50"),
+                     "%.2f" % median(results[False], "p99"), "%.2f" % median(results[True], "p99")))
+    print("latencies in ms (medians over the trials); goal: on/off >= %.2f on hello, >= %.2f on query"
+          % (GOALS["hello"], GOALS["query"]))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
