@@ -1,0 +1,127 @@
+"""From a protection's verdict to the event, and to the 403 in block mode: the glue integrations share.
+
+An integration's callback hands over what a protection found (or lets
+:func:`check_sql` ask the SQL injection protection itself); this module
+builds the attack event for the current request (attack type, the input's
+source, name and value, and for SQL the matched span and the query with its
+literals masked), reports it and, when the agent runs in block mode, stops
+the request through :func:`sqreen._blocking.raise_blocked` (one event per
+blocked request). In monitor mode the event is reported and the call goes
+on. Outside a request nothing happens: no attacker input can be to blame.
+
+Only ``RequestBlocked`` ever leaves these functions; any other error is
+logged once, counted, and the sensitive call goes on.
+"""
+import six
+
+from sqreen import _log
+
+#: The event's ``attack_type`` and ``rule`` for an SQL injection.
+SQLI = "sqli"
+SQLI_RULE = "sqli-structure"
+
+
+def blocking():
+    """True when the running agent is configured to block (False when it runs without a configuration)."""
+    from sqreen import _runtime
+
+    cfg = _runtime.config()
+    return cfg is not None and cfg.mode == "block"
+
+
+def _current():
+    from sqreen import _request
+
+    return _request.current()
+
+
+def report(attack_type, source, name, value, rule=None, detail=None, request=None):
+    """Report an attack on the current request; raise ``RequestBlocked`` in block mode.
+
+    Returns the event reported (monitor mode), or None when there is no
+    current request (then nothing is reported) or when building or reporting
+    the event failed (logged once).
+    """
+    try:
+        request = request if request is not None else _current()
+        if request is None:
+            return None
+        from sqreen import _events
+
+        block = blocking()
+        event = _events.attack_event(attack_type, request=request.event_dict(), rule=rule, blocked=block,
+                                     source=source, name=name, value=value, detail=detail)
+    except Exception:
+        _log.log_once("attack_report:" + str(attack_type), "sqreen: cannot build the %s event; the call "
+                      "goes on", attack_type, exc_info=True)
+        return None
+    if block:
+        from sqreen import _blocking
+
+        _blocking.raise_blocked(event)  # reports, then raises RequestBlocked
+    try:
+        from sqreen import _reporter
+
+        _reporter.report(event)
+    except Exception:
+        _log.log_once("attack_report:report", "sqreen: cannot report an attack event", exc_info=True)
+        return None
+    return event
+
+
+def protection(attack, request=None):
+    """:func:`report` for an ``Attack`` of the shell, path or SSRF protections (``protections._attack``)."""
+    source, name, value = attack.input
+    detail = dict(attack.detail or {})
+    if attack.reason:
+        detail.setdefault("reason", attack.reason)
+    return report(attack.attack_type, source, name, value, rule=attack.attack_type, detail=detail,
+                  request=request)
+
+
+def sql_injection(attack, query, driver=None, request=None):
+    """:func:`report` for an SQL injection ``Attack`` found in ``query`` (the text the driver got).
+
+    The event's input value is the part of ``query`` the input matched;
+    ``detail`` carries the driver, the dialect, the matched ``span``
+    (``[start, end]`` in ``query``) and the masked query.
+    """
+    try:
+        text = query.decode("utf-8", "replace") if isinstance(query, bytes) and \
+            not isinstance(query, six.text_type) else query
+        value = text[attack.start:attack.end]
+        detail = {"dialect": attack.dialect, "span": [attack.start, attack.end], "query": attack.query}
+        if driver:
+            detail["driver"] = driver
+    except Exception:
+        _log.log_once("attack_report:sqli", "sqreen: cannot describe an SQL injection; the query runs",
+                      exc_info=True)
+        return None
+    return report(SQLI, attack.source, attack.name, value, rule=SQLI_RULE, detail=detail, request=request)
+
+
+def check_sql(query, dialect, driver=None):
+    """Check ``query`` (text or bytes) against the current request's inputs; report / block an injection.
+
+    For an integration's pre callback: returns None when there is no current
+    request, no input bent the query, or the query is not text (a driver's
+    composed-SQL object: convert it first); otherwise the reported event
+    (monitor mode) or raises ``RequestBlocked`` (block mode).
+    """
+    try:
+        request = _current()
+        if request is None or not isinstance(query, (six.text_type, bytes)):
+            return None
+        inputs = request.inputs()
+        if not inputs:
+            return None
+        from sqreen.protections import _sql_injection
+
+        attack = _sql_injection.check(query, dialect, inputs)
+    except Exception:
+        _log.log_once("attack_report:check_sql", "sqreen: SQL injection check failed; the query runs",
+                      exc_info=True)
+        return None
+    if attack is None:
+        return None
+    return sql_injection(attack, query, driver=driver, request=request)
