@@ -146,7 +146,7 @@ def bends(query, d, start, end):
 
 def judge(query, d, start, end):
     """How ``query[start:end]`` sits in the query: ``BENDS``, ``IN_LITERAL`` or ``DATA``."""
-    tokens = lexer.tokenize(query, d, fine_from=start, stop=end)
+    tokens = lexer.tokenize(query, d, fine_from=start, stop=end, begin=lexer.safe_start(query, d, start))
     touched = [t for t in tokens if t[2] > start and t[1] < end and t[0] != lexer.WS]
     if not touched:
         return DATA

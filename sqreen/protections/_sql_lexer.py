@@ -106,9 +106,49 @@ class Dialect(object):
         self.opener = re.compile("|".join(openers))
         self.opener_in_exec = re.compile("|".join(openers + [r"\*/"]))
         self.dash = re.compile(openers[3])
+        self.skipper = _skipper(self, openers[3])
+        # Their absence leaves single quotes the only delimiters: what safe_start counts on.
+        self.not_quotes = ['"', "\\"] + [
+            c for c, on in (("`", backtick), ("[", brackets), ("#", hash_comment), ("$", dollar)) if on]
 
     def __repr__(self):
         return "Dialect(%r)" % self.name
+
+
+def _quoted_body(quote, backslash):
+    q = re.escape(quote)
+    if backslash:
+        return r"{q}(?:[^{q}\\]+|\\[\s\S]|\\\Z|{q}{q})*(?:{q}|\Z)".format(q=q)
+    return r"{q}(?:[^{q}]+|{q}{q})*(?:{q}|\Z)".format(q=q)
+
+
+def _skipper(d, dash):
+    """The regular expression that :func:`safe_start` runs: code and plain constructs, in one match.
+
+    It takes runs of code and the literals and comments that need no
+    context (group ``c``), and stops before anything else: a quote after a
+    possible prefix letter, a dollar tag, an executable or (where they
+    nest) any block comment. Every construct it takes ends as the one
+    :func:`construct_at` finds.
+    """
+    special = "'\"/-" + ("`" if d.backtick else "") + ("[" if d.brackets else "") + (
+        "#" if d.hash_comment else "") + ("$" if d.dollar else "")
+    plain = ["[^%s]+" % "".join("\\" + c for c in special), r"/(?!\*)", r"-(?!%s)" % dash[1:]]
+    if d.dollar:
+        tag_start = _ID_START.replace("\\x40", "\\x40\\x24")
+        plain.append(r"(?<=%s)\$|\$(?!(?:%s%s*)?\$)" % (_ID_CHAR, tag_start, _TAG_CHAR))
+    constructs = [r"(?<![eEbBxXnN])" + _quoted_body("'", d.backslash),
+                  _quoted_body('"', d.backslash and d.double_quote_string),
+                  dash + (r"[^\r\n]*" if d.line_end == "\r\n" else r"[^\n]*")]
+    if not d.nested_comments:
+        constructs.append(r"/\*%s[\s\S]*?(?:\*/|\Z)" % (r"(?!M?!)" if d.executable_comments else ""))
+    if d.backtick:
+        constructs.append(_quoted_body("`", False))
+    if d.brackets:
+        constructs.append(r"\[[^\]]*(?:\]|\Z)")
+    if d.hash_comment:
+        constructs.append(r"#[^\n]*")
+    return re.compile(r"(?:%s|(?P<c>%s))*" % ("|".join(plain), "|".join(constructs)))
 
 
 _dialects = {}
@@ -144,11 +184,28 @@ def dialect(name, ansi_quotes=False, backslash_escapes=None, standard_conforming
     return made
 
 
+_FORMAT_NAME = re.compile(r"[A-Za-z0-9_]*\)b")
+
+
+def _ends_format_param(text, b):
+    """True when the ``b`` at ``b`` ends a ``%b`` or ``%(name)b`` placeholder (not a prefix then)."""
+    if b < 1:
+        return False
+    if text[b - 1] == "%":
+        return True
+    if text[b - 1] != ")":
+        return False
+    opened = text.rfind("(", 0, b)
+    return opened > 0 and text[opened - 1] == "%" and _FORMAT_NAME.match(text, opened + 1) is not None and (
+        _FORMAT_NAME.match(text, opened + 1).end() == b + 1)
+
+
 def string_start(text, q, d):
     """Where the string whose quote is at ``q`` starts, and whether backslashes escape in it."""
     if q > 0:
         prefix = text[q - 1]
-        if prefix in "eEbBxXnN" and (q < 2 or not _NOT_PREFIX_AFTER.match(text, q - 2)):
+        if prefix in "eEbBxXnN" and (q < 2 or not _NOT_PREFIX_AFTER.match(text, q - 2)) and not (
+                prefix == "b" and _ends_format_param(text, q - 1)):
             if prefix in "bBxX":
                 return q - 1, False
             if prefix in "eE" and d.e_strings:
@@ -233,12 +290,61 @@ def construct_at(text, pos, d, in_exec=False):
     return None
 
 
-def tokenize(text, d, fine_from=0, stop=None):
+def safe_start(text, d, pos):
+    """A token boundary at or before ``pos`` from which lexing gives the same tokens as from 0.
+
+    One match of the dialect's skipper over ``text[:pos]``, in C: the end
+    of the last literal or comment it took whole, or the start of one that
+    ``pos`` cuts (its end is not known yet). Lexing from there, out of any
+    MySQL executable comment, costs only what lies between it and ``pos``.
+    """
+    if not isinstance(d, Dialect):
+        d = dialect(d)
+    found = _by_quote_count(text, d, pos)
+    return _by_skipper(text, d, pos) if found is None else found
+
+
+def _by_skipper(text, d, pos):
+    m = d.skipper.match(text, 0, pos)
+    c_start, c_end = m.span("c")
+    if c_start < 0:
+        return 0
+    return c_start if c_end >= pos else c_end
+
+
+def _by_quote_count(text, d, pos):
+    """safe_start when single quotes are the only delimiters before ``pos``, else None.
+
+    Then a quote count tells inside from outside, as long as ``pos`` is not
+    within a run of quotes: even, the last quote closed a string; odd
+    with the quote just before ``pos``, that run opened the string.
+    """
+    for c in d.not_quotes:
+        if text.find(c, 0, pos) >= 0:
+            return None
+    for pair in ("/*", "--"):
+        if text.find(pair[0], 0, pos) >= 0 and text.find(pair, 0, pos) >= 0:
+            return None
+    last = text.rfind("'", 0, pos)
+    if last < 0:
+        return 0
+    if last + 1 < pos:
+        return last + 1 if text.count("'", 0, pos) % 2 == 0 else None
+    run = last
+    while run > 0 and text[run - 1] == "'":
+        run -= 1
+    if run > 0 and text[run - 1] in "eEbBxXnN" or text.count("'", 0, run) % 2:
+        return None
+    return run
+
+
+def tokenize(text, d, fine_from=0, stop=None, begin=0):
     """The tokens of ``text`` under dialect ``d`` (a :class:`Dialect` or a name).
 
     Code before ``fine_from`` is lexed coarsely (``CODE`` tokens between
     the literals and comments); lexing stops after the first token that
-    reaches ``stop`` (None: the end). Never raises on any text.
+    reaches ``stop`` (None: the end). ``begin``, when given, is where to
+    start, a point :func:`safe_start` gave. Never raises on any text.
     """
     if not isinstance(d, Dialect):
         d = dialect(d)
@@ -246,7 +352,7 @@ def tokenize(text, d, fine_from=0, stop=None):
     stop = n if stop is None else min(stop, n)
     tokens = []
     append = tokens.append
-    pos = 0
+    pos = begin
     in_exec = False
     while pos < n and (pos < stop or not tokens):
         if pos < fine_from:

@@ -176,3 +176,45 @@ NUMBER_CHARS = SQL_CHARS + "0123456789eExXbB+-.%st_$:@?\u0661"
 def test_mask_matches_full_lexing_fuzzed(query, which):
     d = DIALECTS[which]
     assert lexer.mask(query, d) == full_mask(query, d)
+
+
+def assert_safe_start(query, d, pos, begin):
+    assert 0 <= begin <= pos
+    full = lexer.tokenize(query, d)
+    assert lexer.tokenize(query, d, begin=begin) == [t for t in full if t[1] >= begin]
+
+
+@settings(max_examples=400, deadline=None)
+@given(query=st.one_of(sql_text, st.text(alphabet="'abeE1 =-/*", max_size=60)),
+       which=st.integers(0, len(DIALECTS) - 1), cut=st.floats(0, 1))
+def test_safe_start_is_a_boundary_of_the_full_lexing(query, which, cut):
+    d = DIALECTS[which]
+    pos = int(len(query) * cut)
+    assert_safe_start(query, d, pos, lexer.safe_start(query, d, pos))
+
+
+@settings(max_examples=300, deadline=None)
+@given(query=sql_text, which=st.integers(0, len(DIALECTS) - 1), cut=st.floats(0, 1))
+def test_safe_start_by_the_skipper_alone(query, which, cut):
+    d = DIALECTS[which]
+    pos = int(len(query) * cut)
+    assert_safe_start(query, d, pos, lexer._by_skipper(query, d, pos))
+
+
+@pytest.mark.parametrize("query, pos, begin", [
+    ("SELECT 'a' || 'b''c' AND x", 24, 20), ("SELECT 'a' || 'b''c' AND x", 17, None),
+    ("a = '' OR '1'='1'", 5, 4), ("a = E'x' OR 1", 7, None), ("SELECT 1", 5, 0), ("a = -- c\n 1", 10, None),
+])
+def test_safe_start_by_quote_count(query, pos, begin):
+    d = lexer.dialect("sqlite")
+    assert lexer._by_quote_count(query, d, pos) == begin
+    assert_safe_start(query, d, pos, lexer.safe_start(query, d, pos))
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("%b'1'", [("param", "%b"), ("string", "'1'")]),
+    ("%(n)b'1'", [("param", "%(n)b"), ("string", "'1'")]),
+    ("(n)b'1'", [("op", "("), ("ident", "n"), ("op", ")"), ("string", "b'1'")]),
+])
+def test_a_format_placeholder_is_not_a_string_prefix(query, expected):
+    assert kinds(query, "sqlite") == expected
