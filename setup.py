@@ -44,7 +44,8 @@ setup(
         'requests>=2.20; python_version >= "3"',
     ],
     extras_require={
-        # A small web app to try the agent on (sqreen-start flask --app app run).
+        # `sqreen demo` (a vulnerable Flask + sqlite3 app attacked with and without the agent), and
+        # a small web app to try the agent on (sqreen-start flask --app app run).
         "demo": ['flask>=1.1,<2; python_version < "3"', 'flask>=1.1; python_version >= "3"'],
     },
     entry_points={

@@ -16,6 +16,7 @@ USAGE = """\
 usage: sqreen <command> [arguments]
 
 commands:
+  demo [--serve]  attack a vulnerable demo app without, then with the agent (needs sqreen[demo])
   doctor          check the installation, the configuration in force and where it came from
   events [...]    read the events file (sqreen events --help)
   version         print the agent's version
@@ -47,6 +48,10 @@ def main(argv=None):
         return 0
     if command == "doctor":
         return doctor(rest)
+    if command == "demo":
+        from sqreen import _demo
+
+        return _demo.main(rest)
     if command == "events":
         from sqreen import _cli_events
 
