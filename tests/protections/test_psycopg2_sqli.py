@@ -235,7 +235,7 @@ def test_c_functions_accept_our_objects(agent, connect):
     cur = conn.cursor()
     assert psycopg2.extensions.quote_ident("a b", conn) == '"a b"'
     assert psycopg2.extensions.quote_ident("a b", cur) == '"a b"'
-    text = psycopg2.extensions.new_type((25,), "SQREEN_TEXT", lambda value, cur: value and value.upper())
+    text = psycopg2.extensions.new_type((25,), str("SQREEN_TEXT"), lambda value, cur: value and value.upper())
     psycopg2.extensions.register_type(text, conn)
     psycopg2.extras.register_default_jsonb(conn)
     psycopg2.extras.register_default_json(cur)
