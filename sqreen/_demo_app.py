@@ -116,6 +116,7 @@ def serve(application, port):
 
 
 def _stop(signum, frame):
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second one must not cut the exit handlers short
     raise SystemExit(0)  # so that exit handlers (the agent's last flush) run
 
 
@@ -129,8 +130,10 @@ def main(argv=None):
     signal.signal(signal.SIGTERM, _stop)
     try:
         serve(make_app(db_path), port)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # Ctrl-C under ``sqreen demo --serve`` reaches us too
         pass
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
     return 0
 
 
