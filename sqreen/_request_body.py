@@ -39,6 +39,20 @@ class InputTee(object):
     def readline(self, *args, **kwargs):
         return self._keep(self.stream.readline(*args, **kwargs))
 
+    def readinto(self, buffer):
+        """Fill ``buffer`` as the stream would (Werkzeug 2.3+ reads bodies this way), keeping a copy."""
+        readinto = getattr(self.stream, "readinto", None)
+        if readinto is None:  # WSGI only promises read()
+            data = self.stream.read(len(buffer))
+            size = len(data)
+            buffer[:size] = data
+            self._keep(data)
+            return size
+        size = readinto(buffer)
+        if size:
+            self._keep(memoryview(buffer)[:size].tobytes())
+        return size
+
     def readlines(self, *args, **kwargs):
         lines = self.stream.readlines(*args, **kwargs)
         for line in lines:
@@ -76,7 +90,7 @@ class InputTee(object):
 
 # Ways to move through a stream that the copy does not follow: once the app uses one, the agent
 # leaves the body alone.
-_UNTRACKED = frozenset(("readinto", "readinto1", "read1", "peek", "seek", "truncate", "detach"))
+_UNTRACKED = frozenset(("readinto1", "read1", "peek", "seek", "truncate", "detach"))
 
 
 def _read_exactly(stream, size):

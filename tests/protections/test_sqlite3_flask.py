@@ -71,20 +71,6 @@ def test_injection_through_a_flask_view(server):
         assert status == 200 and b"Welcome, admin" in body and not event["blocked"]
 
 
-def _werkzeug_version():
-    import warnings
-
-    import werkzeug
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        text = getattr(werkzeug, "__version__", "3.0")  # 3.x dropped __version__
-    return tuple(int(part) for part in text.split(".")[:2])
-
-
-@pytest.mark.xfail(_werkzeug_version() >= (2, 3), strict=True,
-                   reason="Werkzeug 2.3+ reads a form body with readinto, which the request's body tee "
-                          "(sqreen/_request_body.py) treats as untracked: form inputs are not seen")
 def test_form_body_of_a_post():
     _, out, _ = run_python("""
 import sqreen
