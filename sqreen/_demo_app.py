@@ -3,8 +3,8 @@
 A Flask app on a real sqlite3 database file with a login form, a search
 page and a guestbook that build their SQL by pasting the user's text into
 it (the mistake the agent is there to catch), and a profile page that does
-it right with a bound parameter. The forms send GET requests: the agent
-does not yet inspect a form body that Werkzeug 2+ reads with ``readinto``.
+it right with a bound parameter. The login form is POSTed, the others are
+GET requests: the agent inspects query strings and form bodies alike.
 Run as ``python -m sqreen._demo_app DB PORT [--agent]``: it binds 127.0.0.1 (port 0 picks a free one), prints
 ``LISTENING <port>`` and serves until SIGTERM or Ctrl-C; with ``--agent``
 the agent starts first (its configuration comes from the environment the
@@ -21,7 +21,7 @@ USERS = [("admin", "s3cr3t-admin-pw", "admin@example.com"), ("alice", "wonderlan
 
 PAGE = u"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>sqreen demo shop</title></head><body>
 <h1>sqreen demo: a deliberately vulnerable app</h1>
-<form method="get" action="/login"><h2>Log in</h2>
+<form method="post" action="/login"><h2>Log in</h2>
  <input name="username" placeholder="username"> <input name="password" type="password" placeholder="password">
  <button>Log in</button></form>
 <form method="get" action="/search"><h2>Search users</h2><input name="q"> <button>Search</button></form>
@@ -59,9 +59,9 @@ def make_app(db_path):
     def index():
         return PAGE
 
-    @app.route("/login")
+    @app.route("/login", methods=["POST"])
     def login():
-        form = flask.request.args
+        form = flask.request.form
         query = "SELECT name FROM users WHERE name = '%s' AND password = '%s'" % (
             form.get("username", ""), form.get("password", ""))  # VULNERABLE: concatenation
         row = db().execute(query).fetchone()

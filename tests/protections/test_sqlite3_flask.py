@@ -12,7 +12,8 @@ from tests.web.test_servers import Server
 
 pytest.importorskip("flask")
 
-ATTACK = "/login?" + urlencode({"username": "admin' --", "password": "x"})
+ATTACK = urlencode({"username": "admin' --", "password": "x"}).encode("ascii")
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
 class DemoServer(Server):
@@ -57,13 +58,13 @@ def server(request, tmpdir):
 def test_injection_through_a_flask_view(server):
     benign = server.request("GET", "/profile?" + urlencode({"name": "O'Brien"}))
     search = server.request("GET", "/search?q=ali")
-    status, _, body = server.request("GET", ATTACK)
+    status, _, body = server.request("POST", "/login", body=ATTACK, headers=FORM)
     events = server.all_events()
     assert benign[0] == search[0] == 200 and b"alice" in search[2]
     attacks = [e for e in events if e["kind"] == "attack"]
     assert len(attacks) == 1, events
     event = attacks[0]
-    assert event["input"] == {"source": "query", "name": "username", "value": "admin' --"}
+    assert event["input"] == {"source": "form", "name": "username", "value": "admin' --"}
     assert event["request"]["path"] == "/login" and event["request"]["route"] == "/login"
     if server.mode == "block":
         assert status == 403 and event["blocked"] and event["event_id"].encode() in body
