@@ -243,7 +243,7 @@ def main(argv=None):
             result["cpu_us"] = (after - before) * 1e6 / result["requests"]
         return result
 
-    rows = []
+    rows, notes = [], []
     try:
         for framework in args.frameworks.split(","):
             servers = {False: Server(framework, False, tmp), True: Server(framework, True, tmp)}
@@ -251,11 +251,17 @@ def main(argv=None):
                 for agent, server in servers.items():
                     seen = server.wait_ready()
                     server.worker_pid = seen.pop("pid")
+                    seen.pop("integrations")
                     expected = {"status": "running", "request_seen": True} if agent else {
                         "status": "not imported", "request_seen": False}
                     if seen != expected:
                         raise SystemExit("%s: agent probe says %s, expected %s"
                                          % (server.name, seen, expected))
+                for endpoint in args.endpoints.split(","):  # the integrations the endpoints bring in
+                    get(servers[True].port, "/" + endpoint)
+                applied = json.loads(get(servers[True].port, "/agent")[1].decode("utf-8"))["integrations"]
+                notes.append("%s: integrations applied with the agent on: %s"
+                             % (framework, ", ".join(applied) or "none"))
                 for endpoint in args.endpoints.split(","):
                     path = "/" + endpoint
                     for server in servers.values():
@@ -281,6 +287,8 @@ def main(argv=None):
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print_table(rows, wrk is not None, args)
+    for note in notes:
+        print(note)
     return 0 if all(ratio(results) >= GOALS[endpoint] for _, endpoint, results in rows) else 1
 
 
@@ -297,9 +305,9 @@ def print_table(rows, used_wrk, args):
     print("\n%s, gunicorn 1 sync worker, %d trials x %d s, %d connections, Python %s"
           % ("wrk" if used_wrk else "Python client", args.trials, args.duration, args.connections,
              sys.version.split()[0]))
-    head = ("app", "endpoint", "off req/s", "on req/s", "on/off", "goal", "CPU off", "CPU on", "off/on",
-            "goal", "p50 off", "p50 on", "p99 off", "p99 on")
-    fmt = "%-7s %-8s %9s %9s %6s %4s  %7s %7s %6s %4s  %7s %7s %7s %7s"
+    head = ("app", "endpoint", "off req/s", "on req/s", "on/off", "goal", "CPU off", "CPU on", "+CPU",
+            "off/on", "goal", "p50 off", "p50 on", "p99 off", "p99 on")
+    fmt = "%-7s %-8s %9s %9s %6s %4s  %7s %7s %5s %6s %4s  %7s %7s %7s %7s"
     print(fmt % head)
     for framework, endpoint, results in rows:
         goal = GOALS[endpoint]
@@ -308,11 +316,12 @@ def print_table(rows, used_wrk, args):
         capacity = cpu_off / cpu_on
         print(fmt % (framework, endpoint, "%.1f" % median(results[False], "rps"),
                      "%.1f" % median(results[True], "rps"), "%.3f" % r, "ok" if r >= goal else "MISS",
-                     "%.1f" % cpu_off, "%.1f" % cpu_on, "%.3f" % capacity,
+                     "%.1f" % cpu_off, "%.1f" % cpu_on, "%.1f" % (cpu_on - cpu_off), "%.3f" % capacity,
                      "ok" if capacity >= goal else "MISS",
                      "%.2f" % median(results[False], "p50"), "%.2f" % median(results[True], "p50"),
                      "%.2f" % median(results[False], "p99"), "%.2f" % median(results[True], "p99")))
-    print("medians over the trials; CPU: the worker's CPU microseconds per request; latencies in ms")
+    print("medians over the trials; CPU: the worker's CPU microseconds per request (+CPU: the agent's "
+          "share); latencies in ms")
     print("goals: on/off (and CPU off/on) >= %.2f on hello, >= %.2f on query"
           % (GOALS["hello"], GOALS["query"]))
 
