@@ -162,11 +162,14 @@ def redact_fields(mapping, keep=()):
 
 
 def _redact_dict(value, depth, seen, keep=()):
+    # {"name": "password", "value": ...}: a named value, as an attack event's
+    # input or a form field, is secret when its name is.
+    named_secret = is_secret_key(value.get("name")) and "value" in value
     out = {}
     for key, item in six.iteritems(value):
         if key in keep:
             out[key] = item
-        elif is_secret_key(key):
+        elif is_secret_key(key) or (named_secret and key == "value"):
             out[key] = REDACTED
         else:
             out[key] = redact(item, depth, seen)

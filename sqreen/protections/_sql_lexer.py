@@ -414,8 +414,16 @@ def _coarse(text, pos, d, in_exec, fine_from, append):
         return tok[2], in_exec, False
 
 
+def masked_comment(text, replacement="?"):
+    """A comment token's marker with its body replaced: a comment can hold the rest of a
+    truncated query (``name = 'admin' --' AND password = 'x'``), literals included."""
+    if text.startswith("/*"):
+        return "/*" + replacement + ("*/" if len(text) >= 4 and text.endswith("*/") else "")
+    return ("--" if text.startswith("--") else text[:1]) + replacement
+
+
 def mask(text, d, replacement="?"):
-    """``text`` with each string and number token replaced by ``replacement``.
+    """``text`` with each string and number token, and each comment's body, replaced by ``replacement``.
 
     The same text as joining the full lexing's tokens, at the cost of the
     coarse lexing: the numbers between literals are found by one regular
@@ -432,5 +440,10 @@ def mask(text, d, replacement="?"):
         if kind == CODE:
             parts.append(_CODE_NUMBERS.sub(number, text[start:end]))
         else:
-            parts.append(replacement if kind in (STRING, NUMBER) else text[start:end])
+            if kind in (STRING, NUMBER):
+                parts.append(replacement)
+            elif kind == COMMENT:
+                parts.append(masked_comment(text[start:end], replacement))
+            else:
+                parts.append(text[start:end])
     return "".join(parts)

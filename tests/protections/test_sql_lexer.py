@@ -152,8 +152,24 @@ def test_work_is_linear_in_the_input(monkeypatch, unit):
 
 def full_mask(query, d):
     """The masked text from the full lexing, token by token (what mask() must give)."""
-    return "".join("?" if t[0] in (lexer.STRING, lexer.NUMBER) else query[t[1]:t[2]]
-                   for t in lexer.tokenize(query, d))
+    def masked(token):
+        text = query[token[1]:token[2]]
+        if token[0] == lexer.COMMENT:
+            return lexer.masked_comment(text)
+        return "?" if token[0] in (lexer.STRING, lexer.NUMBER) else text
+
+    return "".join(masked(t) for t in lexer.tokenize(query, d))
+
+
+@pytest.mark.parametrize("query, d, expected", [
+    ("SELECT name FROM users WHERE name = 'admin' --' AND password = 'hunter2'", "sqlite",
+     "SELECT name FROM users WHERE name = ? --?"),
+    ("SELECT 1 # password = 'hunter2'\n, 2", "mysql", "SELECT ? #?\n, ?"),
+    ("SELECT 1 /* 'hunter2' /* nested */ 'x' */ FROM t", "postgresql", "SELECT ? /*?*/ FROM t"),
+    ("SELECT 1 /* unterminated 'hunter2'", "mysql", "SELECT ? /*?"),
+])
+def test_mask_hides_what_comments_hold(query, d, expected):
+    assert lexer.mask(query, d) == expected
 
 
 @pytest.mark.parametrize("query", [

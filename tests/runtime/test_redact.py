@@ -52,6 +52,16 @@ def test_input_is_not_modified():
     assert event == {"user": {"password": "x"}, "t": ("a", "b")}
 
 
+def test_named_values_whose_name_is_secret_are_redacted():
+    # An attack event's input: the field's name says what its value is.
+    event = {"input": {"source": "form", "name": "password", "value": "' OR '1'='1"},
+             "other": {"source": "form", "name": "username", "value": "' OR '1'='1"}}
+    out = _redact.redact(event)
+    assert out["input"] == {"source": "form", "name": "password", "value": _redact.REDACTED}
+    assert out["other"] == event["other"]
+    assert _redact.redact({"name": "api_token"}) == {"name": "api_token"}  # no value to hide
+
+
 def test_header_pair_lists_are_redacted():
     headers = [("Cookie", "sid=1"), ("Set-Cookie", "a=b"), ("Host", "example"), ["X-Csrf-Token", "t"]]
     assert redact(headers) == [["Cookie", REDACTED], ["Set-Cookie", REDACTED], ["Host", "example"],
