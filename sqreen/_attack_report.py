@@ -14,7 +14,7 @@ logged once, counted, and the sensitive call goes on.
 """
 import six
 
-from sqreen import _log
+from sqreen import _log, _request
 
 #: The event's ``attack_type`` and ``rule`` for an SQL injection.
 SQLI = "sqli"
@@ -29,12 +29,6 @@ def blocking():
     return cfg is not None and cfg.mode == "block"
 
 
-def _current():
-    from sqreen import _request
-
-    return _request.current()
-
-
 def report(attack_type, source, name, value, rule=None, detail=None, request=None):
     """Report an attack on the current request; raise ``RequestBlocked`` in block mode.
 
@@ -43,7 +37,7 @@ def report(attack_type, source, name, value, rule=None, detail=None, request=Non
     the event failed (logged once).
     """
     try:
-        request = request if request is not None else _current()
+        request = request if request is not None else _request.current()
         if request is None:
             return None
         from sqreen import _events
@@ -109,7 +103,7 @@ def check_sql(query, dialect, driver=None):
     (monitor mode) or raises ``RequestBlocked`` (block mode).
     """
     try:
-        request = _current()
+        request = _request.current()
         if request is None or not isinstance(query, (six.text_type, bytes)):
             return None
         inputs = request.inputs()
