@@ -162,12 +162,19 @@ def blocked_round(server, count):
     return results
 
 
-def read_events(path):
-    """Every line of the events file, parsed (a line that is not JSON fails the test)."""
+def read_events(path, finished=True):
+    """Every line of the events file, parsed (a line that is not JSON fails the test).
+
+    While the server runs (``finished`` false) a last line without its newline
+    may still be being written: it is left for the next read.
+    """
     if not os.path.exists(path):
         return []
     with open(path, "rb") as f:
-        lines = f.read().decode("utf-8").splitlines()
+        text = f.read().decode("utf-8")
+    lines = text.splitlines()
+    if not finished and lines and not text.endswith("\n"):
+        lines.pop()
     events = []
     for line in lines:
         try:
@@ -177,8 +184,8 @@ def read_events(path):
     return events
 
 
-def blocked_ip_events(path):
-    return [event for event in read_events(path)
+def blocked_ip_events(path, finished=True):
+    return [event for event in read_events(path, finished)
             if event.get("kind") == "attack" and event.get("attack_type") == "blocked_ip"]
 
 
@@ -186,7 +193,7 @@ def wait_for_events(path, request_ids):
     """Wait (bounded) until each of ``request_ids`` has an event in the file."""
     wanted = set(request_ids)
     for _ in range(300):  # 30 s at most
-        seen = set(e["request"]["request_id"] for e in blocked_ip_events(path))
+        seen = set(e["request"]["request_id"] for e in blocked_ip_events(path, finished=False))
         if wanted <= seen:
             return
         time.sleep(0.1)
