@@ -51,6 +51,9 @@ from sqreen._sink_http import HttpSink
 #: ``sqreen.instrumentation._hookpoint.ERROR_COUNTER``; not imported from
 #: there, so that reporting never loads the instrumentation).
 CALLBACK_ERRORS = "instrumentation.callback_error"
+#: The ``_log`` counter of interruptible callbacks skipped once a request spent
+#: its time budget (``sqreen.instrumentation._budget.SKIP_COUNTER``).
+BUDGET_SKIPS = "instrumentation.budget_skip"
 
 _monotonic = getattr(time, "monotonic", time.time)
 
@@ -477,7 +480,8 @@ def _send_metrics(st, stats, budget):
     event = _events.metrics_event(
         stats.since, now, events=stats.events, dropped=stats.dropped, errors=stats.errors,
         callback_errors=sum(n for key, n in stats.errors.items() if key.startswith(CALLBACK_ERRORS)),
-        budget_overruns=stats.overruns, agent_time_ms=stats.agent_time * 1000.0,
+        budget_overruns=stats.overruns + stats.errors.get(BUDGET_SKIPS, 0),
+        agent_time_ms=stats.agent_time * 1000.0,
         app_name=st.config["app_name"],
     )
     line = encode(event)

@@ -154,6 +154,32 @@ def test_a_failing_hook_callback_is_counted_in_the_metrics():
     assert metrics["counts"]["callback_errors"] == 2
 
 
+def test_skipped_interruptible_callbacks_count_as_budget_overruns():
+    import types
+
+    from sqreen.instrumentation import budget, hook
+
+    owner = types.ModuleType("app_module")
+    owner.target = lambda x: x
+
+    def slow_pre(instance, args, kwargs):
+        import time
+        time.sleep(0.01)
+
+    sink = start_with_fake()
+    handle = hook((owner, "target"), pre=slow_pre, interruptible=True)
+    budget.start(1)  # a request with a 1 ms budget
+    try:
+        for _ in range(3):
+            owner.target(1)  # the first call spends the budget, the next two are skipped
+    finally:
+        budget.stop()
+        handle.remove()
+    assert _reporter.flush(10, metrics=True)
+    (metrics,) = sink.events("metrics")
+    assert metrics["counts"]["budget_overruns"] == 2
+
+
 def test_no_metrics_event_when_nothing_happened():
     sink = start_with_fake()
     assert _reporter.flush(10, metrics=True)
