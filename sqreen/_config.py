@@ -66,45 +66,20 @@ def parse_list(text):
 
 
 def _parse_ipv4(text):
-    parts = text.split(".")
-    if len(parts) != 4:
+    from sqreen import _ipparse  # only when a network is configured: disabled start-up stays small
+
+    value = _ipparse.dotted_ipv4(text)
+    if value is None:
         raise ConfigError("bad IPv4 address %r" % text)
-    value = 0
-    for part in parts:
-        if not part.isdigit() or len(part) > 3 or int(part) > 255:
-            raise ConfigError("bad IPv4 address %r" % text)
-        value = (value << 8) | int(part)
     return value
 
 
-def _parse_ipv6(original):
-    text = original
-    if text.count("::") > 1:
-        raise ConfigError("bad IPv6 address %r" % original)
-    tail_v4 = None
-    if "." in text:  # an IPv4 address in the last 32 bits, as in ::ffff:10.0.0.1
-        last = text.rpartition(":")[2]
-        tail_v4 = _parse_ipv4(last)
-        text = text[: len(text) - len(last)] + "0:0"
-    if "::" in text:
-        left, right = text.split("::")
-        left = left.split(":") if left else []
-        right = right.split(":") if right else []
-        missing = 8 - len(left) - len(right)
-        if missing < 1:
-            raise ConfigError("bad IPv6 address %r" % original)
-        groups = left + ["0"] * missing + right
-    else:
-        groups = text.split(":")
-    if len(groups) != 8:
-        raise ConfigError("bad IPv6 address %r" % original)
-    value = 0
-    for group in groups:
-        if not 1 <= len(group) <= 4 or any(c not in "0123456789abcdefABCDEF" for c in group):
-            raise ConfigError("bad IPv6 address %r" % original)
-        value = (value << 16) | int(group, 16)
-    if tail_v4 is not None:
-        value = (value & ~0xFFFFFFFF) | tail_v4
+def _parse_ipv6(text):
+    from sqreen import _ipparse
+
+    value = _ipparse.ipv6(text)
+    if value is None:
+        raise ConfigError("bad IPv6 address %r" % text)
     return value
 
 

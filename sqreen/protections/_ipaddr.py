@@ -9,6 +9,8 @@ internal range an address falls in. Parsers return None for what is not an
 address; nothing here raises on text.
 """
 
+from sqreen import _ipparse
+
 _HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 _DEC_DIGITS = frozenset("0123456789")
 _OCT_DIGITS = frozenset("01234567")
@@ -54,59 +56,11 @@ def parse_ipv4(host):
     return (address << (8 * (4 - len(values)))) | last
 
 
-def _dotted_ipv4(text):
-    """A strict dotted quad (as IPv6 embeds it): four decimal parts; else None."""
-    parts = text.split(".")
-    if len(parts) != 4:
-        return None
-    address = 0
-    for part in parts:
-        if not part or not set(part) <= _DEC_DIGITS or len(part) > 3 or int(part) > 255:
-            return None
-        address = (address << 8) | int(part)
-    return address
-
-
-def _hextets(text):
-    """The 16-bit groups of one side of ``::``; None if malformed."""
-    if not text:
-        return []
-    out = []
-    groups = text.split(":")
-    for index, group in enumerate(groups):
-        if "." in group and index == len(groups) - 1:
-            v4 = _dotted_ipv4(group)
-            if v4 is None:
-                return None
-            out.extend((v4 >> 16, v4 & 0xFFFF))
-        elif 1 <= len(group) <= 4 and set(group) <= _HEX_DIGITS:
-            out.append(int(group, 16))
-        else:
-            return None
-    return out
-
-
 def parse_ipv6(host):
     """The address ``host`` spells as an int (brackets and a ``%zone`` allowed), else None."""
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
-    host = host.split("%", 1)[0]
-    if ":" not in host or host.count("::") > 1:
-        return None
-    if "::" in host:
-        head, tail = host.split("::")
-        left, right = _hextets(head), _hextets(tail)
-        if left is None or right is None or len(left) + len(right) > 7:
-            return None
-        groups = left + [0] * (8 - len(left) - len(right)) + right
-    else:
-        groups = _hextets(host)
-        if groups is None or len(groups) != 8:
-            return None
-    address = 0
-    for group in groups:
-        address = (address << 16) | group
-    return address
+    return _ipparse.ipv6(host.split("%", 1)[0])
 
 
 def _v4(a, b, c, d, bits):

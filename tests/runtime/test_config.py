@@ -132,6 +132,15 @@ def test_bad_values_keep_the_default_with_a_one_line_error(key, text, words):
     assert cfg.sources[key] == "default"
 
 
+@pytest.mark.parametrize("text", [
+    u"\u0661\u0662\u0667.0.0.1",  # Arabic-Indic digits: str.isdigit() says yes, an address they are not
+    u"[::1]", u"fe80::1%eth0", u"1:2:3:4:5:6:7:8::",
+])
+def test_networks_take_ascii_text_forms_only(text):
+    with pytest.raises(_config.ConfigError):
+        _config.parse_network(text)
+
+
 def test_bad_env_value_falls_back_to_the_file_value(tmpdir):
     write(tmpdir.join("sqreen.ini"), "[sqreen]\nqueue_size = 50\n")
     cfg = _config.load(environ={"SQREEN_QUEUE_SIZE": "lots"}, cwd=str(tmpdir))
