@@ -95,7 +95,10 @@ def make_app(db_path):
 
 
 def serve(application, port):
-    """Serve on 127.0.0.1:``port`` (0: a free port), printing ``LISTENING <port>`` once bound."""
+    """Serve on 127.0.0.1:``port`` (0: a free port), printing ``LISTENING <port>`` once bound.
+
+    A quiet, threaded wsgiref server: the demo's, and the tests' wsgiref server too.
+    """
     from wsgiref import simple_server
     from six.moves.socketserver import ThreadingMixIn
 

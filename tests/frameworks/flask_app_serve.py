@@ -8,18 +8,9 @@ import sys
 
 
 def _wsgiref(application, port):
-    from wsgiref import simple_server
-    from six.moves.socketserver import ThreadingMixIn
+    from sqreen._demo_app import serve  # the demo's quiet, threaded wsgiref server
 
-    class QuietHandler(simple_server.WSGIRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    class ThreadingWSGIServer(ThreadingMixIn, simple_server.WSGIServer):
-        daemon_threads = True
-
-    httpd = simple_server.make_server("127.0.0.1", port, application, ThreadingWSGIServer, QuietHandler)
-    httpd.serve_forever()
+    serve(application, port)
 
 
 def _waitress(application, port):

@@ -193,17 +193,9 @@ application = recorder(wsgi.middleware(plain_app))
 
 
 def _serve_wsgiref(port):
-    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
-    from six.moves.socketserver import ThreadingMixIn
+    from sqreen._demo_app import serve  # the demo's quiet, threaded wsgiref server
 
-    class Server(ThreadingMixIn, WSGIServer):
-        daemon_threads = True
-
-    class Handler(WSGIRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    make_server("127.0.0.1", port, application, server_class=Server, handler_class=Handler).serve_forever()
+    serve(application, port)
 
 
 def _serve_waitress(port):
