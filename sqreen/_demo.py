@@ -119,16 +119,20 @@ class App(object):
 
     def stop(self):
         """Stop the child (SIGTERM: it exits cleanly, so the agent flushes its events)."""
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            for _ in range(100):
-                if self.proc.poll() is not None:
-                    break
-                time.sleep(0.1)
-            else:
-                self.proc.kill()
-        self.proc.wait()
+        stop_process(self.proc)
         self.proc.stdout.close()
+
+
+def stop_process(proc, grace=10.0):
+    """SIGTERM ``proc``, SIGKILL it if it is still running ``grace`` seconds later, and reap it."""
+    if proc.poll() is None:
+        proc.terminate()
+        deadline = time.time() + grace
+        while proc.poll() is None and time.time() < deadline:
+            time.sleep(0.1)
+        if proc.poll() is None:
+            proc.kill()
+    proc.wait()
 
 
 def excerpt(body):

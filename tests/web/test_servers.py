@@ -18,6 +18,7 @@ import uuid
 import pytest
 from six.moves import http_client
 
+from sqreen._demo import stop_process
 from tests.helpers import ROOT, require_service
 
 SERVERS = ["wsgiref", "waitress", "gunicorn-sync", "gunicorn-gthread"]
@@ -79,15 +80,7 @@ class Server(object):
             return f.read().decode("utf-8", "replace")
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            for _ in range(100):
-                if self.proc.poll() is not None:
-                    break
-                time.sleep(0.1)
-            else:
-                self.proc.kill()
-        self.proc.wait()
+        stop_process(self.proc)
         self.log.close()
 
     def connection(self, timeout=30):
