@@ -27,17 +27,17 @@ import time
 from six.moves import http_client
 from six.moves.urllib.parse import urlencode
 
-#: (kind, label, method, path, form fields or None)
+#: (kind, label, method, path, form fields as ordered (name, value) pairs, or None)
 REQUESTS = [
     ("benign", "home page", "GET", "/", None),
     ("benign", "search for 'ali'", "GET", "/search?" + urlencode({"q": "ali"}), None),
-    ("benign", "log in as alice", "POST", "/login", {"username": "alice", "password": "wonderland"}),
+    ("benign", "log in as alice", "POST", "/login", [("username", "alice"), ("password", "wonderland")]),
     ("benign", "profile of O'Brien (bound query)", "GET", "/profile?" + urlencode({"name": "O'Brien"}), None),
     ("benign", "sign the guestbook", "GET", "/comments?" + urlencode({"body": "Nice demo!"}), None),
     ("attack", "login bypass, tautology", "POST", "/login",
-     {"username": "' OR '1'='1", "password": "' OR '1'='1"}),
+     [("username", "' OR '1'='1"), ("password", "' OR '1'='1")]),
     ("attack", "login bypass, comment truncation", "POST", "/login",
-     {"username": "admin' --", "password": "whatever"}),
+     [("username", "admin' --"), ("password", "whatever")]),
     ("attack", "UNION extraction of passwords", "GET",
      "/search?" + urlencode({"q": "nobody' UNION SELECT name, password FROM users --"}), None),
     ("attack", "stacked query rewriting a password", "GET",
