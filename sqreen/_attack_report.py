@@ -12,6 +12,8 @@ on. Outside a request nothing happens: no attacker input can be to blame.
 Only ``RequestBlocked`` ever leaves these functions; any other error is
 logged once, counted, and the sensitive call goes on.
 """
+import sys
+
 import six
 
 from sqreen import _log, _request
@@ -45,6 +47,9 @@ def report(attack_type, source, name, value, rule=None, detail=None, request=Non
         block = blocking()
         event = _events.attack_event(attack_type, request=request.event_dict(), rule=rule, blocked=block,
                                      source=source, name=name, value=value, detail=detail)
+        users = sys.modules.get("sqreen._users")  # loaded once the SDK or an auth hook ran
+        if users is not None:
+            users.stamp(event, request)
     except Exception:
         _log.log_once("attack_report:" + str(attack_type), "sqreen: cannot build the %s event; the call "
                       "goes on", attack_type, exc_info=True)

@@ -121,6 +121,18 @@ def _text(text):
     return text.strip()
 
 
+def parse_user_list(text):
+    """``key=value`` items (``username=mallory, email=eve@example.com``) -> ``[(key, value)]``."""
+    pairs = []
+    for item in parse_list(text):
+        key, sep, value = item.partition("=")
+        if not (sep and key.strip() and value.strip()):
+            raise ConfigError("expected identifier=value items (username=bob email=eve@example.com), "
+                              "got %r" % item)
+        pairs.append((key.strip(), value.strip()))
+    return pairs
+
+
 #: key -> (default, parser, secret). Defaults are already-parsed values.
 SCHEMA = {
     "disable": (False, parse_bool, False),
@@ -139,6 +151,11 @@ SCHEMA = {
     "metrics_interval": (60.0, _number(float, "a number of seconds", 1), False),
     "ip_blocklist": ([], parse_networks, False),
     "ip_allowlist": ([], parse_networks, False),
+    "user_blocklist": ([], parse_user_list, False),
+    "ato_window": (600.0, _number(float, "a number of seconds", 1), False),
+    "ato_max_failures_per_ip": (50, _number(int, "an integer (0 turns the counter off)", 0), False),
+    "ato_max_failures_per_user": (20, _number(int, "an integer (0 turns the counter off)", 0), False),
+    "ato_block_seconds": (900.0, _number(float, "a number of seconds", 1), False),
 }
 
 DEFAULT = "default"
