@@ -20,7 +20,6 @@ is switched off (it calls straight through) and removes itself as soon as it
 is found on top again. Layers of ours stacked on each other are spliced out
 directly.
 """
-import inspect
 import os
 import sys
 import threading
@@ -375,13 +374,34 @@ def _current(layer):
     return _vars(layer.owner).get(layer.name, _MISSING)
 
 
+# ``inspect`` imports ``ast``: too heavy for the agent's start, which installs wrappers on the stdlib.
+_CLASS_TYPES = (type, getattr(types, "ClassType", type))
+
+
+def _isclass(obj):
+    return isinstance(obj, _CLASS_TYPES)
+
+
+def _mro(cls, found=None):
+    """``cls.__mro__``; for a 2.7 old-style class, its bases depth first (as ``inspect.getmro``)."""
+    mro = getattr(cls, "__mro__", None)
+    if mro is not None:
+        return mro
+    found = [] if found is None else found
+    if cls not in found:
+        found.append(cls)
+        for base in cls.__bases__:
+            _mro(base, found)
+    return tuple(found)
+
+
 def _find(owner, name):
     """Return (raw object, inherited) for ``owner.name``; raw is the class __dict__ entry for classes."""
     own = _vars(owner).get(name, _MISSING)
     if own is not _MISSING:
         return own, False
-    if inspect.isclass(owner):
-        for base in inspect.getmro(owner)[1:]:
+    if _isclass(owner):
+        for base in _mro(owner)[1:]:
             raw = _vars(base).get(name, _MISSING)
             if raw is not _MISSING:
                 return raw, True
@@ -442,7 +462,7 @@ def install(owner, name, hookpoint):
         layer = _Layer(owner, name, hookpoint)
         layer.original = _MISSING if inherited else raw
         layer.inherited = inherited
-        installed = _build(layer, raw, inspect.isclass(owner))
+        installed = _build(layer, raw, _isclass(owner))
         setattr(owner, name, installed)
         layer.installed = installed
         _installed[id(installed)] = layer

@@ -1,0 +1,196 @@
+"""File sinks: every path a request opens, removes, renames, copies or sends is checked for path traversal.
+
+Sinks: ``open`` (the builtin, ``__builtin__.open`` on 2.7) and ``io.open``,
+``os.open``, ``os.remove``, ``os.unlink``, ``os.rename``, the ``shutil``
+copies (``copy``, ``copy2``, ``copyfile``, ``copytree``) and ``move``,
+``pathlib.Path.open`` / ``read_text`` / ``read_bytes`` / ``write_text`` /
+``write_bytes`` (Python 3) and Flask's ``send_file`` and
+``send_from_directory`` (the directory joined to the name, as the app means
+it). Django's ``FileResponse`` takes an open file: the ``open`` that made it
+was checked. The check itself is ``protections._path_traversal``.
+
+``open`` is called all the time outside requests (logging, templates,
+imports on 2.7, the agent): each sink is a :class:`RequestHookPoint`, so
+outside a request a call costs one context look-up more. Calls the agent
+makes itself (its caller is a ``sqreen`` module) are never reported nor
+blocked, nor are those made while one of its callbacks runs.
+
+One input makes one event per request in monitor mode, from the outermost
+sink (``Path.read_text`` runs ``open``, ``shutil.copy`` runs ``copyfile``
+runs ``open``: the first check of the chain reports). In block mode the
+first check stops the call.
+
+Known gaps: names bound before the patch (``from os import remove`` in a
+module imported before the agent started; ``io.open`` taken by reference),
+``_io.open``, ``os.replace``, and on 2.7 the ``file`` type and ``os.*``
+functions called with keywords are not checked.
+"""
+from __future__ import absolute_import
+
+import io
+import os
+import sys
+
+import six
+
+from sqreen import _attack_report, _log, _request
+from sqreen.instrumentation import _wrappers
+from sqreen.integrations._inrequest import RequestHookPoint
+from sqreen.protections._path_traversal import check_path
+from sqreen.protections._pathtext import path_text
+
+#: The request cache key of the inputs already reported by a file sink.
+_REPORTED = "files.reported"
+#: Modules of the hooking machinery, skipped when looking for who called a sink.
+_MACHINERY = ("sqreen.instrumentation", "sqreen.integrations")
+_DISPATCH_FILE = "<sqreen dispatch>"
+
+_state = {"undo": [], "patched": set()}
+
+
+def is_path(value):
+    """True for what a file function takes as a path: text, bytes or an ``os.PathLike``, not a descriptor."""
+    return isinstance(value, (six.text_type, bytes)) or hasattr(type(value), "__fspath__")
+
+
+def called_by_agent(depth=2):
+    """True when the code that called the hooked sink is the agent's own (a ``sqreen`` module)."""
+    frame = sys._getframe(depth)
+    while frame is not None:
+        name = frame.f_globals.get("__name__") or ""
+        if frame.f_code.co_filename != _DISPATCH_FILE and not name.startswith(_MACHINERY):
+            return name.startswith("sqreen.") and not name.startswith("sqreen._demo")
+        frame = frame.f_back
+    return False
+
+
+def check(sink, path):
+    """Report (monitor) or block (``RequestBlocked``) when a request input in ``path`` escapes its directory.
+
+    ``sink`` names the call for the event. Returns the event reported, else None.
+    """
+    if not is_path(path):
+        return None
+    request = _request.current()
+    if request is None:
+        return None
+    inputs = request.inputs()
+    if not inputs:
+        return None
+    attack = check_path(path, inputs)
+    if attack is None or called_by_agent():
+        return None
+    if not _attack_report.blocking():
+        reported = request._cached(_REPORTED, set)
+        if attack.input in reported:
+            return None  # an outer sink of the same call reported it
+        reported.add(attack.input)
+    detail = dict(attack.detail or {})
+    detail["sink"] = sink
+    return _attack_report.protection(attack._replace(detail=detail), request=request)
+
+
+def _argument(args, kwargs, index, names):
+    if len(args) > index:
+        return args[index]
+    for name in names:
+        if name in kwargs:
+            return kwargs[name]
+    return None
+
+
+def arguments(*positions):
+    """``paths(instance, args, kwargs)`` returning the arguments at ``positions``: (index, keywords) pairs."""
+
+    def paths(instance, args, kwargs):
+        return [_argument(args, kwargs, index, names) for index, names in positions]
+
+    return paths
+
+
+def _the_instance(instance, args, kwargs):
+    return [instance]
+
+
+def _directory_and_name(instance, args, kwargs):
+    directory = _argument(args, kwargs, 0, ("directory",))
+    name = _argument(args, kwargs, 1, ("path", "filename"))
+    if is_path(directory) and is_path(name):
+        return [os.path.join(path_text(directory), path_text(name))]
+    return [name]
+
+
+FILE = arguments((0, ("file", "name")))
+PATH = arguments((0, ("path", "filename")))
+SOURCE_AND_DESTINATION = arguments((0, ("src",)), (1, ("dst",)))
+SEND_FILE = arguments((0, ("path_or_file", "filename_or_fp")))
+
+OS_SINKS = (("open", PATH), ("remove", PATH), ("unlink", PATH), ("rename", SOURCE_AND_DESTINATION))
+SHUTIL_SINKS = tuple((name, SOURCE_AND_DESTINATION)
+                     for name in ("copy", "copy2", "copyfile", "copytree", "move"))
+PATHLIB_SINKS = tuple((name, _the_instance)
+                      for name in ("open", "read_text", "read_bytes", "write_text", "write_bytes"))
+FLASK_SINKS = (("send_file", SEND_FILE), ("send_from_directory", _directory_and_name))
+
+
+def _pre(sink, paths_of):
+    def check_file_paths(instance, args, kwargs):
+        for path in paths_of(instance, args, kwargs):
+            check(sink, path)
+
+    return check_file_paths
+
+
+def install(owner, name, sink, paths_of):
+    """Hook ``owner.name`` as the file sink ``sink`` (once); ``paths_of`` picks the paths of a call."""
+    key = (id(owner), name)
+    if key in _state["patched"] or getattr(owner, name, None) is None:
+        return
+    point = RequestHookPoint(sink)
+    point.add(pre=_pre(sink, paths_of))
+    try:
+        _state["undo"].append(_wrappers.install(owner, name, point))
+    except Exception:
+        _log.log_once("integration:files:" + sink, "sqreen: cannot hook %s; it is not checked for path "
+                      "traversal", sink, exc_info=True)
+        return
+    _state["patched"].add(key)
+
+
+def _install_all(owner, prefix, sinks):
+    for name, paths_of in sinks:
+        install(owner, name, prefix + name, paths_of)
+
+
+def patch(module):
+    """Hook the builtin ``open``, ``io.open`` and the ``os`` file functions (``module``: ``os``)."""
+    install(six.moves.builtins, "open", "open", FILE)
+    install(io, "open", "io.open", FILE)
+    _install_all(module, "os.", OS_SINKS)
+
+
+def patch_shutil(module):
+    """Hook the ``shutil`` copies and ``move``."""
+    _install_all(module, "shutil.", SHUTIL_SINKS)
+
+
+def patch_pathlib(module):
+    """Hook the ``pathlib.Path`` methods that open a file (Python 3)."""
+    _install_all(module.Path, "pathlib.Path.", PATHLIB_SINKS)
+
+
+def patch_flask(module):
+    """Hook ``send_file`` and ``send_from_directory`` in ``flask`` and ``flask.helpers``."""
+    owners = [module]
+    helpers = sys.modules.get(module.__name__ + ".helpers")
+    if helpers is not None:
+        owners.append(helpers)
+    for owner in owners:
+        _install_all(owner, "flask.", FLASK_SINKS)
+
+
+def unpatch():
+    """Undo every patch of this module (for tests)."""
+    while _state["undo"]:
+        _state["undo"].pop()()
+    _state["patched"].clear()
