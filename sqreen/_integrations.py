@@ -11,6 +11,7 @@ from sqreen import _log
 #: (watched module, "patch.module:function", distribution name)
 INTEGRATIONS = (
     ("django", "sqreen.integrations.django:patch", "Django"),
+    ("django.contrib.auth", "sqreen.integrations.django_auth:patch", "Django"),
     ("flask", "sqreen.integrations.flask:patch", "Flask"),
     ("pyramid.router", "sqreen.integrations.pyramid:patch", "pyramid"),
     ("aiohttp.web", "sqreen.integrations.aiohttp:patch", "aiohttp"),
@@ -18,6 +19,10 @@ INTEGRATIONS = (
     ("psycopg2", "sqreen.integrations.psycopg2:patch", "psycopg2"),
     ("pymysql", "sqreen.integrations.pymysql:patch", "PyMySQL"),
     ("MySQLdb", "sqreen.integrations.mysqldb:patch", "mysqlclient"),
+    ("pymongo", "sqreen.integrations.pymongo:patch", "pymongo"),
+    ("os", "sqreen.integrations.shell:patch_os", None),
+    ("subprocess", "sqreen.integrations.shell:patch_subprocess", None),
+    ("commands", "sqreen.integrations.shell:patch_commands", None),
     ("os", "sqreen.integrations.files:patch", None),
     ("shutil", "sqreen.integrations.files:patch_shutil", None),
     ("pathlib", "sqreen.integrations.files:patch_pathlib", None),
