@@ -72,9 +72,7 @@ def check(sink, path):
     if not is_path(path):
         return None
     request = _request.current()
-    if request is None:
-        return None
-    inputs = request.inputs()
+    inputs = request.inputs() if request is not None else None
     if not inputs:
         return None
     attack = check_path(path, inputs)
