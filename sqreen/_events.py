@@ -23,7 +23,7 @@ from sqreen import _redact
 
 SCHEMA_VERSION = 1
 
-KINDS = ("attack", "auth", "signup", "track", "agent_error", "metrics")
+KINDS = ("attack", "auth", "signup", "track", "agent_error", "metrics", "identify")
 
 # The envelope: fields the agent fills in itself, exempt from redaction.
 ENVELOPE_KEYS = frozenset(("schema_version", "kind", "event_id", "timestamp", "app_name", "host", "pid"))
@@ -140,6 +140,14 @@ def track_event(name, properties=None, user=None, request=None, app_name=None):
     event["properties"] = dict(properties) if properties else {}
     if user:
         event["user"] = dict(user)
+    return event
+
+
+def identify_event(user, traits=None, request=None, app_name=None):
+    """The current request tied to a user through the SDK (``sqreen.identify(user, traits)``)."""
+    event = envelope("identify", request, app_name)
+    event["user"] = dict(user) if user else {}
+    event["traits"] = dict(traits) if traits else {}
     return event
 
 

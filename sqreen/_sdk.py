@@ -136,10 +136,7 @@ def identify(identifiers, traits=None):
         ids = identifiers_of(identifiers, required=True)
         extra = _mapping(traits, "traits", "traits")
         request = _auth.current_request()
-        event = _events.envelope("identify", _request_fields(request))
-        event["user"] = ids
-        event["traits"] = dict(extra)
-        _reporter.report(event)
+        _reporter.report(_events.identify_event(ids, extra, request=_request_fields(request)))
         _auth.identify(ids, request)
 
     return _safely("identify", body)

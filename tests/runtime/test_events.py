@@ -30,6 +30,7 @@ def all_kinds():
         error,
         _events.metrics_event(0.0, 60.5, events={"attack": 1}, dropped=2, errors={"callback.x": 1},
                               callback_errors=1, budget_overruns=3, agent_time_ms=1.5),
+        _events.identify_event({"username": "bob"}, traits={"plan": "pro"}, request=REQUEST),
     ]
 
 
