@@ -19,6 +19,7 @@ INTEGRATIONS = (
     ("psycopg2", "sqreen.integrations.psycopg2:patch", "psycopg2"),
     ("pymysql", "sqreen.integrations.pymysql:patch", "PyMySQL"),
     ("MySQLdb", "sqreen.integrations.mysqldb:patch", "mysqlclient"),
+    ("pymongo", "sqreen.integrations.pymongo:patch", "pymongo"),
     ("os", "sqreen.integrations.files:patch", None),
     ("shutil", "sqreen.integrations.files:patch_shutil", None),
     ("pathlib", "sqreen.integrations.files:patch_pathlib", None),

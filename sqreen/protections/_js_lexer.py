@@ -1,0 +1,188 @@
+"""A JavaScript lexer, just enough to tell data from structure in server-side MongoDB JavaScript.
+
+The NoSQL protection reads the JavaScript an app sends MongoDB
+(``$where``, ``$function``, ``$accumulator``, ``mapReduce``) to see whether a
+request input that occurs in it stays inside one string, number or name.
+Tokens are ``(kind, start, end, body_start, body_end)``: the body of a string
+or template part is its text between the delimiters, of a comment its text
+after ``//`` or between ``/*`` and ``*/``; for other kinds the body is the
+token. Template literals are cut into their text parts and the ``${...}``
+code between them. A ``/`` starts a regular expression where an operand is
+expected, as a JavaScript parser decides. The lexer never fails (an
+unterminated string or comment runs to the end) and runs in one pass,
+with no regular expression.
+"""
+from __future__ import unicode_literals
+
+WS, COMMENT, STRING, TEMPLATE, NUMBER, IDENT, REGEX, PUNCT = (
+    "ws", "comment", "string", "template", "number", "ident", "regex", "punct")
+
+_SPACE = frozenset(" \t\r\n\x0b\x0c\xa0\u2028\u2029\ufeff")
+_PUNCT3 = (">>>=", "===", "!==", "**=", "<<=", ">>=", ">>>", "...", "&&=", "||=", "??=")
+_PUNCT2 = ("=>", "==", "!=", "<=", ">=", "&&", "||", "??", "?.", "++", "--", "+=", "-=", "*=", "/=",
+           "%=", "&=", "|=", "^=", "<<", ">>", "**")
+#: After these words an operand follows, so ``/`` starts a regular expression.
+_KEYWORDS_BEFORE_OPERAND = frozenset(("return", "typeof", "instanceof", "in", "of", "new", "delete",
+                                      "void", "throw", "case", "do", "else", "yield", "await"))
+
+
+def _ident_char(char):
+    return char.isalnum() or char in "_$" or ord(char) > 127
+
+
+def _regex_allowed(prev, text):
+    if prev is None:
+        return True
+    kind, start, end = prev[0], prev[1], prev[2]
+    if kind == PUNCT:
+        return text[start:end] not in (")", "]", "}")
+    if kind == IDENT:
+        return text[start:end] in _KEYWORDS_BEFORE_OPERAND
+    return False
+
+
+def _quoted(text, i, quote, size):
+    """End of the string whose quote is at ``i`` (past its closing quote, or the end of line / text)."""
+    j = i + 1
+    while j < size:
+        char = text[j]
+        if char == "\\":
+            j += 2
+            continue
+        if char == quote:
+            return min(j + 1, size), j
+        if char in "\r\n":
+            return j, j
+        j += 1
+    return size, size
+
+
+def _template_part(text, j, size):
+    """``(end of token, end of body, opens code)`` of template text from ``j``."""
+    while j < size:
+        char = text[j]
+        if char == "\\":
+            j += 2
+            continue
+        if char == "`":
+            return j + 1, j, False
+        if char == "$" and text[j + 1:j + 2] == "{":
+            return j + 2, j, True
+        j += 1
+    return size, size, False
+
+
+def _regex(text, i, size):
+    """``(end, body end)`` of the regular expression literal at ``i``, or None when the line ends first."""
+    j, in_class = i + 1, False
+    while j < size:
+        char = text[j]
+        if char == "\\":
+            j += 2
+            continue
+        if char in "\r\n":
+            return None
+        if char == "[":
+            in_class = True
+        elif char == "]":
+            in_class = False
+        elif char == "/" and not in_class:
+            body_end = j
+            j += 1
+            while j < size and _ident_char(text[j]):
+                j += 1
+            return j, body_end
+        j += 1
+    return None
+
+
+def _number(text, i, size):
+    j = i + 1
+    while j < size and (text[j].isalnum() or text[j] in "._" or
+                        (text[j] in "+-" and text[j - 1] in "eE" and not text[i:i + 2].lower() == "0x")):
+        j += 1
+    return j
+
+
+def tokenize(text):
+    """The list of tokens of ``text`` (see the module's docstring)."""
+    tokens = []
+    braces = []  # for each open ``{``: True when it opened a template's ``${``
+    prev = None
+    i, size = 0, len(text)
+    while i < size:
+        char = text[i]
+        nxt = text[i + 1:i + 2]
+        if char in _SPACE:
+            j = i + 1
+            while j < size and text[j] in _SPACE:
+                j += 1
+            tokens.append((WS, i, j, i, j))
+            i = j
+            continue
+        if char == "/" and nxt == "/":
+            j = i + 2
+            while j < size and text[j] not in "\r\n":
+                j += 1
+            tok = (COMMENT, i, j, i + 2, j)
+        elif char == "/" and nxt == "*":
+            close = text.find("*/", i + 2)
+            j, body_end = (size, size) if close < 0 else (close + 2, close)
+            tok = (COMMENT, i, j, i + 2, body_end)
+        elif char in "'\"":
+            j, body_end = _quoted(text, i, char, size)
+            tok = (STRING, i, j, i + 1, body_end)
+        elif char == "`" or (char == "}" and braces and braces[-1]):
+            if char == "}":
+                braces.pop()
+            j, body_end, opens = _template_part(text, i + 1, size)
+            if opens:
+                braces.append(True)
+            tok = (TEMPLATE, i, j, i + 1, body_end)
+        elif char.isdigit() or (char == "." and nxt.isdigit()):
+            j = _number(text, i, size)
+            tok = (NUMBER, i, j, i, j)
+        elif _ident_char(char):
+            j = i + 1
+            while j < size and _ident_char(text[j]):
+                j += 1
+            tok = (IDENT, i, j, i, j)
+        else:
+            found = _regex(text, i, size) if char == "/" and _regex_allowed(prev, text) else None
+            if found is not None:
+                j = found[0]
+                tok = (REGEX, i, j, i + 1, found[1])
+            else:
+                j = i + 1
+                for group in (_PUNCT3, _PUNCT2):
+                    for op in group:
+                        if text.startswith(op, i):
+                            j = i + len(op)
+                            break
+                    if j > i + 1:
+                        break
+                if char == "{":
+                    braces.append(False)
+                elif char == "}" and braces:
+                    braces.pop()
+                tok = (PUNCT, i, j, i, j)
+        tokens.append(tok)
+        prev = tok
+        i = j
+    return tokens
+
+
+def mask(text, replacement="?"):
+    """``text`` with the body of each string, template part and number replaced by ``replacement``."""
+    out, last = [], 0
+    for kind, start, end, body_start, body_end in tokenize(text):
+        if kind in (STRING, TEMPLATE) and body_end > body_start:
+            out.append(text[last:body_start])
+            out.append(replacement)
+            last = body_end
+        elif kind == NUMBER:
+            out.append(text[last:start])
+            out.append(replacement)
+            last = end
+    out.append(text[last:])
+    return "".join(out)
