@@ -78,6 +78,31 @@ def protection(attack, request=None):
                   request=request)
 
 
+def defused(attack, request=None):
+    """Report an ``Attack`` the caller defuses itself (XSS: the input escaped in place); never raises.
+
+    The event says ``blocked`` in block mode, where the caller then defuses
+    the attack instead of stopping the request. Returns the event, or None
+    outside a request or when building or reporting it failed (logged once).
+    """
+    try:
+        request = request if request is not None else _request.current()
+        if request is None:
+            return None
+        from sqreen import _events, _reporter
+
+        source, name, value = attack.input
+        detail = dict(attack.detail or {}, reason=attack.reason)
+        kind = attack.attack_type
+        event = _events.attack_event(kind, request=request.event_dict(), rule=kind, blocked=blocking(),
+                                     source=source, name=name, value=value, detail=detail)
+        _reporter.report(event)
+    except Exception:
+        _log.log_once("attack_report:defused", "sqreen: cannot report an attack event", exc_info=True)
+        return None
+    return event
+
+
 def sql_injection(attack, query, driver=None, request=None):
     """:func:`report` for an SQL injection ``Attack`` found in ``query`` (the text the driver got).
 

@@ -19,6 +19,8 @@ INTEGRATIONS = (
     ("psycopg2", "sqreen.integrations.psycopg2:patch", "psycopg2"),
     ("pymysql", "sqreen.integrations.pymysql:patch", "PyMySQL"),
     ("MySQLdb", "sqreen.integrations.mysqldb:patch", "mysqlclient"),
+    ("jinja2", "sqreen.integrations.jinja2:patch", "Jinja2"),
+    ("django.template.base", "sqreen.integrations.django_templates:patch", "Django"),
     ("pymongo", "sqreen.integrations.pymongo:patch", "pymongo"),
     ("os", "sqreen.integrations.files:patch", None),
     ("shutil", "sqreen.integrations.files:patch_shutil", None),
