@@ -20,6 +20,8 @@ block mode. Requests from an allowlisted IP record events but are never
 counted nor refused. Outside a request events carry no request and nothing
 is counted or refused.
 """
+import threading
+
 from sqreen import _ato, _attack_report, _events, _reporter, _request, _runtime, _users
 
 ATO = "account_takeover"
@@ -27,6 +29,7 @@ BLOCKED_USER = "blocked_user"
 BLOCKED_USER_RULE = "user_blocklist"
 
 _guards = [None, None]  # [config, its Guard]
+_guards_lock = threading.Lock()
 
 
 def guard():
@@ -34,15 +37,17 @@ def guard():
     cfg = _runtime.config()
     if cfg is None:
         return None
-    if _guards[0] is not cfg:
-        _guards[1] = _ato.Guard.from_config(cfg)
-        _guards[0] = cfg
-    return _guards[1]
+    with _guards_lock:  # one guard per configuration, even when two threads meet a new one
+        if _guards[0] is not cfg:
+            _guards[1] = _ato.Guard.from_config(cfg)
+            _guards[0] = cfg
+        return _guards[1]
 
 
 def use_guard(cfg, new_guard):
     """Make ``new_guard`` the guard of ``cfg`` (tests inject a clock or a store this way)."""
-    _guards[0], _guards[1] = cfg, new_guard
+    with _guards_lock:
+        _guards[0], _guards[1] = cfg, new_guard
 
 
 def _protected(request):

@@ -108,8 +108,10 @@ def test_identify_and_signup_need_identifiers(agent):
     assert sqreen.identify("bob") is False
     assert sqreen.signup_track() is False
     assert sqreen.signup_track(email="alice@example.com") is True
-    assert [e["kind"] for e in agent.events] == ["signup"]
+    assert sqreen.identify({"id": 7}) is True  # outside a request: recorded, tied to nothing
+    assert [e["kind"] for e in agent.events] == ["signup", "identify"]
     assert agent.events[0]["user"] == {"email": "alice@example.com"}
+    assert agent.events[1]["user"] == {"id": 7} and "request" not in agent.events[1]
 
 
 @pytest.mark.parametrize("how", ["identify", "auth_track", "config"])
