@@ -75,7 +75,8 @@ def _django_views():
     def autoescape_off(request):
         from django.template import engines
 
-        template = engines["django"].from_string("{% autoescape off %}<b>{{ q }}</b>{% endautoescape %}")
+        template = engines["django"].from_string(
+            "<p>{{ q }}</p>{% autoescape off %}<b>{{ comment }}</b>{% endautoescape %}")
         return HttpResponse(template.render(_args(request.GET), request))
 
     return [("ready", ready), ("page", page), ("response", response), ("off", autoescape_off)]
