@@ -44,6 +44,24 @@ def current_inputs():
 
 
 _UNSET = object()
+#: WSGI environ key -> header name ("HTTP_USER_AGENT" -> "user-agent"; "" for keys that are no header),
+#: filled as keys are met; bounded, since clients choose header names.
+_HEADER_NAMES = {}
+_MAX_HEADER_NAMES = 1024
+
+
+def _header_name(key):
+    if key[:5] == "HTTP_":
+        name = key[5:].replace("_", "-").lower()
+    elif key == "CONTENT_TYPE" or key == "CONTENT_LENGTH":
+        name = key.replace("_", "-").lower()
+    else:
+        name = ""
+    if len(_HEADER_NAMES) < _MAX_HEADER_NAMES:
+        _HEADER_NAMES[key] = name
+    return name
+
+
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
@@ -125,11 +143,13 @@ class Request(object):
 
     def _headers(self):
         headers = {}
+        names = _HEADER_NAMES
         for key, value in self.environ.items():
-            if key.startswith("HTTP_"):
-                headers[key[5:].replace("_", "-").lower()] = value
-            elif key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
-                headers[key.replace("_", "-").lower()] = value
+            name = names.get(key)
+            if name is None:
+                name = _header_name(key)
+            if name and (value or key[0] == "H"):  # an empty CONTENT_TYPE / CONTENT_LENGTH is no header
+                headers[name] = value
         return headers
 
     @property
@@ -225,19 +245,25 @@ class Request(object):
         return self._cached("inputs", self._inputs)
 
     def _inputs(self):
+        # Parts the request does not have are skipped before any parsing: most
+        # requests have no body, cookie or route parameter, and this runs on
+        # the first sensitive call of every request.
+        environ = self.environ
         out = []
-        for source, pairs in (("query", self._query_pairs()), ("form", self._form()[0]),
-                              ("filename", self._form()[1])):
-            for name, value in pairs:
-                out.append((source, name, value))
-        if self.json is not None:
-            flatten("json", u"", self.json, out, MAX_INPUTS)
-        flatten("path", u"", self.path_params, out, MAX_INPUTS)
-        for name, value in self._cookie_pairs():
-            out.append(("cookie", name, value))
-        for name, value in sorted(self.headers.items()):
-            if name != "cookie":
-                out.append(("header", name, value))
+        if environ.get("QUERY_STRING"):
+            out.extend([("query", name, value) for name, value in self._query_pairs()])
+        if self._tee is not None:  # a body the agent may read: the only place form and JSON inputs come from
+            fields, files = self._form()
+            out.extend([("form", name, value) for name, value in fields])
+            out.extend([("filename", name, value) for name, value in files])
+            if self.json is not None:
+                flatten("json", u"", self.json, out, MAX_INPUTS)
+        if self.path_params:
+            flatten("path", u"", self.path_params, out, MAX_INPUTS)
+        if environ.get("HTTP_COOKIE"):
+            out.extend([("cookie", name, value) for name, value in self._cookie_pairs()])
+        headers = self.headers
+        out.extend([("header", name, headers[name]) for name in sorted(headers) if name != "cookie"])
         return tuple(out[:MAX_INPUTS])
 
     @property

@@ -85,6 +85,27 @@ def test_headers_and_cookies():
     assert headers["content-type"] == "application/json" and headers["content-length"] == "2"
 
 
+def test_header_names_from_many_distinct_keys(monkeypatch):
+    # The environ-key -> header-name memo is bounded: clients choose header names.
+    monkeypatch.setattr(_request, "_HEADER_NAMES", {})
+    monkeypatch.setattr(_request, "_MAX_HEADER_NAMES", 8)
+    environ = make_environ()
+    environ.update(("HTTP_X_N%d" % i, str(i)) for i in range(50))
+    environ.update(HTTP_X_EMPTY="", CONTENT_TYPE="", CONTENT_LENGTH="")
+    for _ in range(2):  # memo cold, then warm
+        headers = Request(environ).headers
+        assert headers["x-n49"] == "49" and headers["x-n0"] == "0"
+        assert headers["x-empty"] == ""  # an empty header is still a header...
+        assert "content-type" not in headers and "content-length" not in headers  # ...an unset CGI key is not
+    assert len(_request._HEADER_NAMES) == 8
+
+
+def test_inputs_of_a_request_without_query_body_or_cookies():
+    request, _ = request_for(headers={"User-Agent": "curl/8"})
+    assert [i for i in request.inputs() if i[0] != "header"] == []
+    assert ("header", "user-agent", "curl/8") in request.inputs()
+
+
 def test_nothing_is_read_until_asked_for():
     request, environ = request_for(body=b"a=1", content_type="application/x-www-form-urlencoded")
     assert environ["test.input"].reads == []
