@@ -32,9 +32,34 @@ def test_handshake_and_commands(target, users):
     assert client.admin.command("ping")["ok"] == 1
     assert client.server_info()["version"]
     if target.kind == "wire":
-        # the legacy OP_QUERY handshake (pymongo's first hello) and OP_MSG for the rest
-        assert mongo_server.OP_MSG in target.server.opcodes
-        assert target.server.opcodes <= {mongo_server.OP_MSG, mongo_server.OP_QUERY}
+        # pymongo 3 says its first hello in a legacy OP_QUERY, pymongo 4 in OP_MSG like the rest
+        legacy = {mongo_server.OP_QUERY} if pymongo.version_tuple < (4,) else set()
+        assert target.server.opcodes == {mongo_server.OP_MSG} | legacy
+
+
+def test_legacy_op_query_is_master(target):
+    """An OP_QUERY ``isMaster`` on ``admin.$cmd``, as drivers before pymongo 4 open with, gets an OP_REPLY."""
+    import socket
+    import struct
+
+    import bson
+
+    if target.kind != "wire":
+        pytest.skip("a real server's OP_QUERY support depends on its version")
+    query = (struct.pack("<i", 0) + b"admin.$cmd\x00" + struct.pack("<ii", 0, -1)
+             + bson.encode({"isMaster": 1}))
+    message = struct.pack("<iiii", 16 + len(query), 7, 0, mongo_server.OP_QUERY) + query
+    sock = socket.create_connection(("127.0.0.1", target.server.port), timeout=5)
+    try:
+        sock.sendall(message)
+        header = mongo_server._read(sock, 16)
+        length, _, response_to, opcode = struct.unpack("<iiii", header)
+        reply = mongo_server._read(sock, length - 16)
+    finally:
+        sock.close()
+    assert (response_to, opcode) == (7, mongo_server.OP_REPLY)
+    doc = bson.decode(reply[20:])
+    assert doc["ismaster"] is True and doc["ok"] == 1 and doc["maxWireVersion"] >= 6
 
 
 def test_queries_evaluate_the_operators_attacks_use(users):

@@ -75,7 +75,9 @@ def check(documents, method, namespace=None):
             return None
         from sqreen.protections import _nosql_injection
 
-        attack = _nosql_injection.check(documents, inputs, request.json)
+        operators = request._cached("nosql_operators",
+                                    lambda: _nosql_injection.request_operators(inputs, request.json))
+        attack = _nosql_injection.check(documents, inputs, operators=operators)
         if attack is None:
             return None
         detail = dict(attack.detail, driver=DRIVER, method=method)

@@ -18,16 +18,32 @@ WS, COMMENT, STRING, TEMPLATE, NUMBER, IDENT, REGEX, PUNCT = (
     "ws", "comment", "string", "template", "number", "ident", "regex", "punct")
 
 _SPACE = frozenset(" \t\r\n\x0b\x0c\xa0\u2028\u2029\ufeff")
-_PUNCT3 = (">>>=", "===", "!==", "**=", "<<=", ">>=", ">>>", "...", "&&=", "||=", "??=")
-_PUNCT2 = ("=>", "==", "!=", "<=", ">=", "&&", "||", "??", "?.", "++", "--", "+=", "-=", "*=", "/=",
-           "%=", "&=", "|=", "^=", "<<", ">>", "**")
+_PUNCTUATORS = (">>>=", "===", "!==", "**=", "<<=", ">>=", ">>>", "...", "&&=", "||=", "??=",
+                "=>", "==", "!=", "<=", ">=", "&&", "||", "??", "?.", "++", "--", "+=", "-=", "*=", "/=",
+                "%=", "&=", "|=", "^=", "<<", ">>", "**")
+#: First character -> the punctuators of two or more characters it starts, longest first.
+_LONG_PUNCT = {}
+for _op in _PUNCTUATORS:
+    _LONG_PUNCT.setdefault(_op[0], []).append(_op)
+_IDENT = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_$")
 #: After these words an operand follows, so ``/`` starts a regular expression.
 _KEYWORDS_BEFORE_OPERAND = frozenset(("return", "typeof", "instanceof", "in", "of", "new", "delete",
                                       "void", "throw", "case", "do", "else", "yield", "await"))
 
 
+#: The class of a character: "i" starts a name, "d" a number, "s" is a blank, "q" a quote, "p" anything else.
+_CLASS = dict([(c, "i") for c in _IDENT if not c.isdigit()] + [(c, "d") for c in "0123456789"]
+              + [(c, "s") for c in _SPACE] + [("'", "q"), ('"', "q")])
+
+
+def _class(char):
+    if ord(char) > 127 and char.isdigit():
+        return "d"
+    return "i" if ord(char) > 127 and char.isalnum() else "p"
+
+
 def _ident_char(char):
-    return char.isalnum() or char in "_$" or ord(char) > 127
+    return char in _IDENT or (ord(char) > 127 and char.isalnum())
 
 
 def _regex_allowed(prev, text):
@@ -112,26 +128,25 @@ def tokenize(text):
     i, size = 0, len(text)
     while i < size:
         char = text[i]
-        nxt = text[i + 1:i + 2]
-        if char in _SPACE:
+        cls = _CLASS.get(char) or _class(char)
+        if cls == "i":
+            j = i + 1
+            while j < size and (text[j] in _IDENT or _ident_char(text[j])):
+                j += 1
+            tok = (IDENT, i, j, i, j)
+        elif cls == "s":
             j = i + 1
             while j < size and text[j] in _SPACE:
                 j += 1
             tokens.append((WS, i, j, i, j))
             i = j
             continue
-        if char == "/" and nxt == "/":
-            j = i + 2
-            while j < size and text[j] not in "\r\n":
-                j += 1
-            tok = (COMMENT, i, j, i + 2, j)
-        elif char == "/" and nxt == "*":
-            close = text.find("*/", i + 2)
-            j, body_end = (size, size) if close < 0 else (close + 2, close)
-            tok = (COMMENT, i, j, i + 2, body_end)
-        elif char in "'\"":
+        elif cls == "q":
             j, body_end = _quoted(text, i, char, size)
             tok = (STRING, i, j, i + 1, body_end)
+        elif cls == "d" or (char == "." and text[i + 1:i + 2].isdigit()):
+            j = _number(text, i, size)
+            tok = (NUMBER, i, j, i, j)
         elif char == "`" or (char == "}" and braces and braces[-1]):
             if char == "}":
                 braces.pop()
@@ -139,14 +154,15 @@ def tokenize(text):
             if opens:
                 braces.append(True)
             tok = (TEMPLATE, i, j, i + 1, body_end)
-        elif char.isdigit() or (char == "." and nxt.isdigit()):
-            j = _number(text, i, size)
-            tok = (NUMBER, i, j, i, j)
-        elif _ident_char(char):
-            j = i + 1
-            while j < size and _ident_char(text[j]):
+        elif char == "/" and text[i + 1:i + 2] == "/":
+            j = i + 2
+            while j < size and text[j] not in "\r\n":
                 j += 1
-            tok = (IDENT, i, j, i, j)
+            tok = (COMMENT, i, j, i + 2, j)
+        elif char == "/" and text[i + 1:i + 2] == "*":
+            close = text.find("*/", i + 2)
+            j, body_end = (size, size) if close < 0 else (close + 2, close)
+            tok = (COMMENT, i, j, i + 2, body_end)
         else:
             found = _regex(text, i, size) if char == "/" and _regex_allowed(prev, text) else None
             if found is not None:
@@ -154,12 +170,9 @@ def tokenize(text):
                 tok = (REGEX, i, j, i + 1, found[1])
             else:
                 j = i + 1
-                for group in (_PUNCT3, _PUNCT2):
-                    for op in group:
-                        if text.startswith(op, i):
-                            j = i + len(op)
-                            break
-                    if j > i + 1:
+                for op in _LONG_PUNCT.get(char, ()):
+                    if text.startswith(op, i):
+                        j = i + len(op)
                         break
                 if char == "{":
                     braces.append(False)
@@ -172,10 +185,12 @@ def tokenize(text):
     return tokens
 
 
-def mask(text, replacement="?"):
-    """``text`` with the body of each string, template part and number replaced by ``replacement``."""
+def mask(text, replacement="?", tokens=None):
+    """``text`` with the body of each string, template part and number replaced by ``replacement``.
+
+    ``tokens`` are those of ``text`` when the caller has them already."""
     out, last = [], 0
-    for kind, start, end, body_start, body_end in tokenize(text):
+    for kind, start, end, body_start, body_end in tokens if tokens is not None else tokenize(text):
         if kind in (STRING, TEMPLATE) and body_end > body_start:
             out.append(text[last:body_start])
             out.append(replacement)

@@ -79,9 +79,9 @@ def request_operators(inputs, body=None):
 
 
 def _json_operators(body, found):
-    for key, value, _, path in _walk([body]):
+    for key, value, _, node in _walk([body]):
         if is_operator(key):
-            found.append(("json", path, key, value, True))
+            found.append(("json", dotted(node), key, value, True))
 
 
 def _same_text(value, text):
@@ -103,23 +103,37 @@ def _matches(value, sent, from_json):
 
 
 def _walk(docs):
-    """``(key, value, parent, path)`` for every dict item in ``docs``, depth first, bounded."""
-    stack, nodes = [(doc, "", 0) for doc in reversed(docs)], 0
+    """``(key, value, parent, node)`` for every dict item in ``docs``, depth first, bounded.
+
+    ``node`` is ``(parent's node, key)``, turned into a dotted path by :func:`dotted` only when needed.
+    """
+    stack, nodes = [(doc, None, 0) for doc in reversed(docs)], 0
+    containers = (dict, list, tuple)
     while stack and nodes < MAX_NODES:
-        item, path, depth = stack.pop()
+        item, node, depth = stack.pop()
         nodes += 1
         if depth >= MAX_DEPTH:
             continue
         if isinstance(item, dict):
             children = []
             for key, value in item.items():
-                key_path = "%s.%s" % (path, key) if path else six.text_type(key)
-                yield key, value, item, key_path
-                children.append((value, key_path, depth + 1))
+                child = (node, key)
+                yield key, value, item, child
+                if isinstance(value, containers):
+                    children.append((value, child, depth + 1))
             stack.extend(reversed(children))
-        elif isinstance(item, (list, tuple)):
-            stack.extend(reversed([(v, "%s.%d" % (path, i) if path else six.text_type(i), depth + 1)
-                                   for i, v in enumerate(item)]))
+        else:
+            stack.extend(reversed([(v, (node, i), depth + 1) for i, v in enumerate(item)
+                                   if isinstance(v, containers)]))
+
+
+def dotted(node):
+    """The dotted path (``a.$in.0``) of a :func:`_walk` node."""
+    parts = []
+    while node is not None:
+        node, key = node
+        parts.append(six.text_type(key))
+    return ".".join(reversed(parts))
 
 
 def javascript(key, value, parent, command=False):
@@ -134,16 +148,19 @@ def javascript(key, value, parent, command=False):
     return []
 
 
-def check(docs, inputs, body=None):
+def check(docs, inputs, body=None, operators=None):
     """None, or the :class:`~sqreen.protections._attack.Attack` of an input that bends ``docs``.
 
     ``docs`` are the operation's documents (filter, update, pipeline stages,
     a command), ``inputs`` the request's ``(source, name, value)`` and
-    ``body`` its parsed JSON body. Never raises: an error is logged once and
-    the operation is let through.
+    ``body`` its parsed JSON body (``operators``: :func:`request_operators` of
+    both, when the caller kept them). Never raises: an error is logged once
+    and the operation is let through.
     """
     try:
-        return _check(docs, inputs, request_operators(inputs, body))
+        if operators is None:
+            operators = request_operators(inputs, body)
+        return _check(docs, inputs, operators)
     except Exception:
         _log.log_once("protections.nosql_injection", "NoSQL injection check failed; operation let through",
                       exc_info=True)
@@ -155,14 +172,16 @@ def _check(docs, inputs, operators):
     for sent in operators:
         by_name.setdefault(sent[2], []).append(sent)
     commands = set(id(doc) for doc in docs if isinstance(doc, dict) and _is_map_reduce(doc))
-    for key, value, parent, path in _walk(docs):
+    for key, value, parent, node in _walk(docs):
         if not isinstance(key, six.string_types):
+            continue
+        if key[:1] != "$" and not (commands and key in _MAP_REDUCE):
             continue
         for sent in by_name.get(key, ()):
             if _matches(value, sent[3], sent[4]):
-                return _operator_attack(sent, path)
+                return _operator_attack(sent, dotted(node))
         for operator, code in javascript(key, value, parent, id(parent) in commands):
-            attack = check_javascript(code, inputs, operator, path)
+            attack = check_javascript(code, inputs, operator, dotted(node))
             if attack is not None:
                 return attack
     return None
@@ -170,7 +189,7 @@ def _check(docs, inputs, operators):
 
 def _is_map_reduce(doc):
     """True for a mapReduce command (its name is the first key; plain dicts on 2.7 have no order)."""
-    return any(isinstance(key, six.string_types) and key.lower() == "mapreduce" for key in doc)
+    return "mapReduce" in doc or "mapreduce" in doc
 
 
 def _operator_attack(sent, path):
@@ -202,7 +221,8 @@ def check_javascript(code, inputs, operator="$where", path=None):
             flagged.append((item, start, end))
     for item, start, end in flagged:
         if id(item) not in cleared:
-            detail = {"operator": operator, "span": [start, end], "javascript": lexer.mask(code)}
+            detail = {"operator": operator, "span": [start, end],
+                      "javascript": lexer.mask(code, tokens=tokens)}
             if path:
                 detail["path"] = path
             return Attack(ATTACK_TYPE, item, "input bends server-side JavaScript", detail)
