@@ -171,36 +171,47 @@ def _tag_context(html, j, tag, pos):
             j = end
 
 
-def context_at(html, pos):
-    """The tokenizer context of ``html`` at ``pos`` (a tuple, see ``DATA`` ... ``SCRIPT``)."""
-    i = 0
+def scan(html, pos, start=0):
+    """``(context, resume)``: the tokenizer context of ``html`` at ``pos`` (see ``DATA`` ... ``SCRIPT``).
+
+    ``start`` is where text begins (0, or a ``resume`` from an earlier
+    call for a position at or before ``pos``), so that one pass reads a
+    page for all its occurrences in order.
+    """
+    i = start
     while True:
+        top = i
         m = _OPEN.search(html, i, pos)
         if m is None:
-            return (DATA, None, None, None, None, None)
+            return (DATA, None, None, None, None, None), top
         opener = m.group()
         if opener == "<!--":
             end = html.find("-->", m.end())
             if end < 0 or end + 3 > pos:
-                return (COMMENT, None, None, None, None, None)
+                return (COMMENT, None, None, None, None, None), top
             i = end + 3
             continue
         end = html.find(">", m.end())
         if opener in ("<!", "<?") or opener.startswith("</"):
             if end < 0 or end >= pos:
-                return (COMMENT if opener in ("<!", "<?") else TAG, None, None, None, None, None)
+                return (COMMENT if opener in ("<!", "<?") else TAG, None, None, None, None, None), top
             i = end + 1
             continue
         name = _TAG_NAME.match(html, m.start() + 1)
         tag = name.group().lower()
         context, i = _tag_context(html, name.end(), tag, pos)
         if context is not None:
-            return context
+            return context, top
         if tag in RAW_TEXT:
             close = _raw_text_end(html, tag, i, pos)
             if close is None:
-                return (SCRIPT if tag == "script" else RAW, tag, None, None, None, i)
+                return (SCRIPT if tag == "script" else RAW, tag, None, None, None, i), top
             i = close
+
+
+def context_at(html, pos):
+    """The tokenizer context of ``html`` at ``pos`` (a tuple, see ``DATA`` ... ``SCRIPT``)."""
+    return scan(html, pos)[0]
 
 
 def _js_quote(html, start, pos):
@@ -314,11 +325,14 @@ def find_attacks(html, inputs, literals=None):
     html = _text(html)
     cache = {}
     attacks = []
-    for item, start, end in find_occurrences(html, inputs):
+    resume = 0
+    for item, start, end in sorted(find_occurrences(html, inputs), key=lambda found: found[1]):
         value = html[start:end]
-        context = context_at(html, start)
+        if _literal(value, literals, cache):
+            continue
+        context, resume = scan(html, start, resume)
         reason = judge(context, html, start, value)
-        if reason is None or _literal(value, literals, cache):
+        if reason is None:
             continue
         detail = {"span": [start, end], "context": context[0]}
         if context[1]:

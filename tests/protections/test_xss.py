@@ -217,3 +217,14 @@ def test_every_overlapping_occurrence_is_defused_once():
     assert len(attacks) == 2  # in the title attribute the payload is a harmless string
     defused = _xss.neutralize(page, attacks)
     assert "<img" not in defused.split("<a")[0] and defused.endswith('<a title="%s">' % payload)
+
+
+def test_one_pass_scan_agrees_with_a_scan_from_the_start_everywhere():
+    page = ('<!doctype html><html><head><title>t < x</title><style>p > a {}</style></head><body>'
+            '<!-- a <b> comment --><p class=x id="a>b" data-x=\'c"d\'>text &amp; <b>bold</b></p>'
+            '<script>var s = "a</p>" + \'b\' + `c`; // "</script><textarea><a></textarea>'
+            '<a href="/x?a=1&b=2" onclick="go()">link</a><?php x ?><br/><img src=y alt=z>end')
+    resume = 0
+    for pos in range(len(page) + 1):
+        context, resume = _xss.scan(page, pos, resume)
+        assert context == _xss.context_at(page, pos), pos
