@@ -34,7 +34,7 @@ from sqreen._blocking import ResponseInterrupted
 from sqreen._request import current as current_request
 from sqreen.instrumentation import RequestBlocked, agent_code, budget
 
-__all__ = ["middleware", "current_request", "ResponseInterrupted"]
+__all__ = ["middleware", "serve", "current_request", "ResponseInterrupted"]
 
 _RUNNING = _runtime.RUNNING
 _state = _runtime._state
@@ -46,14 +46,23 @@ def middleware(app):
         return app
 
     def sqreen_wsgi(environ, start_response):
-        # The runtime's state read directly: status() would also check for a fork (a system call).
-        if _state["status"] != _RUNNING:
-            return app(environ, start_response)
-        return _serve(app, environ, start_response)
+        return serve(app, environ, start_response)
 
     sqreen_wsgi.__sqreen_wsgi__ = True
     sqreen_wsgi.__wrapped__ = app
     return sqreen_wsgi
+
+
+def serve(app, environ, start_response):
+    """Call the WSGI ``app`` under the agent's request handling: what :func:`middleware` does per request.
+
+    For integrations that wrap a framework's entry method and so have a new
+    ``app`` (bound to the framework's instance) on every request.
+    """
+    # The runtime's state read directly: status() would also check for a fork (a system call).
+    if _state["status"] != _RUNNING:
+        return app(environ, start_response)
+    return _serve(app, environ, start_response)
 
 
 class _Scope(object):

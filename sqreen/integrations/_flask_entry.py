@@ -9,7 +9,7 @@ handling comes before anything the framework or the app runs.
 import functools
 
 from sqreen import _log, _request
-from sqreen.wsgi import middleware
+from sqreen.wsgi import serve
 
 _MARK = "__sqreen_entry__"
 
@@ -39,7 +39,7 @@ def wrap_entry(cls, name="__call__", before=None):
             except Exception:
                 _log.log_once("integration-entry:" + cls.__name__,
                               "sqreen: cannot prepare %s for a request", cls.__name__, exc_info=True)
-        return middleware(functools.partial(original, self))(environ, start_response)
+        return serve(functools.partial(original, self), environ, start_response)
 
     setattr(entry, _MARK, True)
     entry.__wrapped__ = original
