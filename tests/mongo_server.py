@@ -330,7 +330,7 @@ class MongoServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
 def start(port=0):
     """A :class:`MongoServer` serving from a daemon thread."""
     server = MongoServer(port)
-    server.thread = threading.Thread(target=server.serve_forever, name="mongo-test-server")
+    server.thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="mongo-test-server")
     server.thread.daemon = True
     server.thread.start()
     return server

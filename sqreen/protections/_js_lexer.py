@@ -9,8 +9,9 @@ after ``//`` or between ``/*`` and ``*/``; for other kinds the body is the
 token. Template literals are cut into their text parts and the ``${...}``
 code between them. A ``/`` starts a regular expression where an operand is
 expected, as a JavaScript parser decides. The lexer never fails (an
-unterminated string or comment runs to the end) and runs in one pass,
-with no regular expression.
+unterminated string or comment runs to the end) and runs in linear time
+(one pass; a regular expression literal is looked for over a bounded
+length), with no regular expression of its own.
 """
 from __future__ import unicode_literals
 
@@ -44,6 +45,10 @@ def _class(char):
 
 def _ident_char(char):
     return char in _IDENT or (ord(char) > 127 and char.isalnum())
+
+
+#: The longest regular expression literal recognised (a longer one reads as division).
+MAX_REGEX = 512
 
 
 def _regex_allowed(prev, text):
@@ -89,8 +94,13 @@ def _template_part(text, j, size):
 
 
 def _regex(text, i, size):
-    """``(end, body end)`` of the regular expression literal at ``i``, or None when the line ends first."""
+    """``(end, body end)`` of the regular expression literal at ``i``, or None when the line ends first.
+
+    A literal is looked for over :data:`MAX_REGEX` characters at most, so that a line of many
+    slashes that open none costs linear time, not quadratic.
+    """
     j, in_class = i + 1, False
+    size = min(size, i + MAX_REGEX)
     while j < size:
         char = text[j]
         if char == "\\":

@@ -23,6 +23,7 @@ operation, the check is a walk over the operation's documents.
 """
 from __future__ import unicode_literals
 
+import bisect
 import json
 
 import six
@@ -209,12 +210,13 @@ def check_javascript(code, inputs, operator="$where", path=None):
     if not occurrences:
         return None
     tokens = lexer.tokenize(code)
+    starts = [t[1] for t in tokens]
     flagged, cleared = [], set()
     for item, start, end in occurrences:
         key = id(item)
         if key in cleared:
             continue
-        verdict = judge(code, tokens, start, end)
+        verdict = judge(code, tokens, start, end, starts)
         if verdict == IN_LITERAL:
             cleared.add(key)
         elif verdict == BENDS:
@@ -229,9 +231,18 @@ def check_javascript(code, inputs, operator="$where", path=None):
     return None
 
 
-def judge(code, tokens, start, end):
-    """How ``code[start:end]`` sits among ``tokens``: ``BENDS``, ``IN_LITERAL`` or ``DATA``."""
-    touched = [t for t in tokens if t[2] > start and t[1] < end and t[0] != lexer.WS]
+def judge(code, tokens, start, end, starts=None):
+    """How ``code[start:end]`` sits among ``tokens``: ``BENDS``, ``IN_LITERAL`` or ``DATA``.
+
+    ``starts`` (the tokens' start offsets) lets it look at the tokens the span touches only.
+    """
+    first = bisect.bisect_right(starts if starts is not None else [t[1] for t in tokens], start) - 1
+    touched = []
+    for tok in tokens[max(first, 0):]:
+        if tok[1] >= end:
+            break
+        if tok[2] > start and tok[0] != lexer.WS:
+            touched.append(tok)
     if not touched:
         return DATA
     if len(touched) == 1:

@@ -60,7 +60,7 @@ ATTACKS = [
     get("/where", urlencode({"name": "x' || this.role == 'admin"})),
     get("/where", urlencode({"name": "'; return true; var a='"})),
     get("/where", urlencode({"name": "admin' && this.password.match(/^s/) && 'a'=='a"})),
-    get("/where", urlencode({"name": "x'; while(true){}; '"})),
+    get("/where", urlencode({"name": "x' + '' == 'x"})),
 ]
 
 BENIGN = [
