@@ -30,6 +30,14 @@ INTEGRATIONS = (
     ("shutil", "sqreen.integrations.files:patch_shutil", None),
     ("pathlib", "sqreen.integrations.files:patch_pathlib", None),
     ("flask", "sqreen.integrations.files:patch_flask", "Flask"),
+    ("urllib.request", "sqreen.integrations.urllib_request:patch", None),
+    ("urllib2", "sqreen.integrations.urllib_request:patch", None),
+    ("http.client", "sqreen.integrations.http_client:patch", None),
+    ("httplib", "sqreen.integrations.http_client:patch", None),
+    ("urllib3", "sqreen.integrations.urllib3:patch", "urllib3"),
+    ("requests", "sqreen.integrations.requests:patch", "requests"),
+    ("httpx", "sqreen.integrations.httpx:patch", "httpx"),
+    ("aiohttp", "sqreen.integrations.aiohttp_client:patch", "aiohttp"),
 )
 
 

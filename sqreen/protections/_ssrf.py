@@ -168,22 +168,37 @@ def _overlaps(start, end, span):
     return start < span[1] and end > span[0]
 
 
-def _judge(target, start, end, resolve):
-    """Why the input at ``[start, end)`` sends ``target`` somewhere it must not go, or None."""
-    if _overlaps(start, end, target.scheme_span) and target.scheme not in _WEB_SCHEMES:
-        return "scheme %s" % target.scheme, None
+def _decides(target, start, end):
+    """True when the input at ``[start, end)`` spells the scheme, the port, or the host up to its end."""
     host_span = target.host_span
-    from_input = (
+    return (
         (_overlaps(start, end, host_span) and end >= host_span[1])
         or _overlaps(start, end, target.port_span)
         or _overlaps(start, end, target.scheme_span)
     )
-    if not from_input or not target.host:
+
+
+def _judge(target, start, end, resolve):
+    """Why the input at ``[start, end)`` sends ``target`` somewhere it must not go, or None."""
+    if _overlaps(start, end, target.scheme_span) and target.scheme not in _WEB_SCHEMES:
+        return "scheme %s" % target.scheme, None
+    if not _decides(target, start, end) or not target.host:
         return None
     found = internal_address(target.host, target.port, resolve)
     if found is None:
         return None
     return "internal address (%s)" % found[0], found[1]
+
+
+def _placed(url, inputs):
+    """``(input, start, end, target)`` for each place an input occurs in ``url`` (text), per reading."""
+    occurrences = _matching.find_occurrences(url, inputs)
+    if not occurrences:
+        return
+    found = targets(url)
+    for item, start, end in occurrences:
+        for target in found:
+            yield item, start, end, target
 
 
 def check_url(url, inputs, resolve=None):
@@ -198,17 +213,30 @@ def check_url(url, inputs, resolve=None):
     try:
         resolve = resolve or socket.getaddrinfo
         url = _url_text(url)
-        occurrences = _matching.find_occurrences(url, inputs)
-        if not occurrences:
-            return None
-        found = targets(url)
-        for item, start, end in occurrences:
-            for target in found:
-                verdict = _judge(target, start, end, resolve)
-                if verdict is not None:
-                    detail = {"url": url, "host": target.host, "address": verdict[1]}
-                    return Attack(ATTACK_TYPE, item, verdict[0], detail)
+        for item, start, end, target in _placed(url, inputs):
+            verdict = _judge(target, start, end, resolve)
+            if verdict is not None:
+                detail = {"url": url, "host": target.host, "address": verdict[1]}
+                return Attack(ATTACK_TYPE, item, verdict[0], detail)
         return None
     except Exception:
         _log.log_once("protections.ssrf", "SSRF check failed", exc_info=True)
+        return None
+
+
+def steering_input(url, inputs):
+    """The request input that decides where ``url`` goes (see :func:`check_url`), else None.
+
+    For the HTTP client integrations: a fetch an input steered to a public
+    place is watched through its redirects and connections. Never raises.
+    """
+    if not inputs:
+        return None
+    try:
+        for item, start, end, target in _placed(_url_text(url), inputs):
+            if target.host and _decides(target, start, end):
+                return item
+        return None
+    except Exception:
+        _log.log_once("protections.ssrf.steering", "SSRF steering check failed", exc_info=True)
         return None
