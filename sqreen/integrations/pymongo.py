@@ -102,17 +102,24 @@ def _namespace(instance, attribute):
 
 def _pre(method, documents_of, attribute):
     def check_call(instance, args, kwargs):
-        if getattr(_local, "active", None) is not None or _request.current() is None:
+        request = _request.current()
+        if request is None:
             return
+        active = getattr(_local, "active", None)
+        if active is not None and active[0] is instance and active[1] is request:
+            return  # within a call on this collection that was checked already
         check(documents_of(instance, args, kwargs), method, _namespace(instance, attribute))
-        _local.active = instance  # calls this one makes on this thread are checked already
+        # The calls this one makes on this collection are checked already. Tied to the request, so
+        # that a BaseException (gevent's Timeout) that skips _end cannot silence later requests.
+        _local.active = (instance, request)
 
     check_call.__name__ = "check_" + method
     return check_call
 
 
 def _end(instance, args, kwargs, *result):
-    if getattr(_local, "active", None) is instance:
+    active = getattr(_local, "active", None)
+    if active is not None and active[0] is instance:
         _local.active = None
 
 
