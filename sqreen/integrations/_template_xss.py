@@ -76,6 +76,18 @@ def _markup_now():
         return None
 
 
+def _checked_piece(sent, size, piece, markup, literals):
+    try:
+        if _matching.occurs(piece, markup):
+            fixed = check_page(u"".join(sent + [piece]), literals, since=size)
+            if fixed is not None:
+                return type(piece)(fixed[size:])
+    except Exception:
+        _log.log_once("xss:stream", "sqreen: XSS check of a streamed template failed; the page goes out",
+                      exc_info=True)
+    return piece
+
+
 def check_stream(pieces, literals):
     """Yield a streamed page's pieces, each checked with what was sent before it (see :func:`check_page`).
 
@@ -87,11 +99,8 @@ def check_stream(pieces, literals):
     size = 0
     try:
         for piece in pieces:
-            if markup and isinstance(piece, six.text_type) and _matching.occurs(piece, markup):
-                fixed = check_page(u"".join(sent + [piece]), literals, since=size)
-                if fixed is not None:
-                    piece = type(piece)(fixed[size:])
             if markup and isinstance(piece, six.text_type):
+                piece = _checked_piece(sent, size, piece, markup, literals)
                 sent.append(piece)
                 size += len(piece)
             yield piece

@@ -228,3 +228,20 @@ def test_one_pass_scan_agrees_with_a_scan_from_the_start_everywhere():
     for pos in range(len(page) + 1):
         context, resume = _xss.scan(page, pos, resume)
         assert context == _xss.context_at(page, pos), pos
+
+
+def test_page_check_never_raises_into_the_app_and_reports_an_input_once():
+    from sqreen import _request
+    from sqreen.integrations import _template_xss
+
+    request = _request.Request({"REQUEST_METHOD": "GET", "PATH_INFO": "/", "QUERY_STRING": "q=%3Cb%3Ex"})
+    _request.activate(request)
+    try:
+        assert _template_xss.check_page("<p><b>x</p>", lambda: 1 / 0) is None  # monitor: page unchanged
+        assert _template_xss.check_page(42, list) is None
+        pieces = list(_template_xss.check_stream(iter(["<p>", "<b>x", "</p>"]), list))
+        assert pieces == ["<p>", "<b>x", "</p>"]
+        assert request._cache["xss_reported"] == {("query", "q", "<b>x")}
+    finally:
+        _request.deactivate()
+    assert _template_xss.check_page("<p><b>x</p>", list) is None  # outside a request
