@@ -5,9 +5,40 @@ serves no request: imports, logging, templates, the agent itself. Only a
 request's inputs can make such a call an attack, so outside a request the
 call must go straight through at the cost of one context look-up, before
 the dispatch looks at any thread state or time budget.
+
+``sqreen._request`` (and the URL parsing it imports) is not loaded when the
+agent starts: until something loads it no request can be current, and the
+gate only looks for it in ``sys.modules``; once it is there, every gate is
+rebuilt on its ``current``.
 """
-from sqreen import _request
+import sys
+import weakref
+
 from sqreen.instrumentation import HookPoint
+
+_REQUEST_MODULE = "sqreen._request"
+_points = weakref.WeakSet()
+
+
+def current_request():
+    """The request being served, or None (without importing ``sqreen._request``)."""
+    module = sys.modules.get(_REQUEST_MODULE)
+    return module.current() if module is not None else None
+
+
+def _until_loaded():
+    """``current`` until ``sqreen._request`` is loaded: then it regates every hook point on the real one."""
+    module = sys.modules.get(_REQUEST_MODULE)
+    if module is None:
+        return None
+    for point in list(_points):
+        point.regate(module.current)
+    return module.current()
+
+
+def _current():
+    module = sys.modules.get(_REQUEST_MODULE)
+    return module.current if module is not None else _until_loaded
 
 
 def _gated(dispatch, current):
@@ -26,7 +57,16 @@ class RequestHookPoint(HookPoint):
     enters through ``call``; the injected trampolines would not see the gate.
     """
 
-    __slots__ = ()
+    __slots__ = ("dispatch",)
 
     def _generate_call(self):
-        return _gated(HookPoint._generate_call(self), _request.current)
+        self.dispatch = HookPoint._generate_call(self)
+        current = _current()
+        if current is _until_loaded:
+            _points.add(self)
+        return _gated(self.dispatch, current)
+
+    def regate(self, current):
+        """Gate on ``current`` from now on."""
+        self.call = _gated(self.dispatch, current)
+        _points.discard(self)

@@ -33,9 +33,9 @@ import sys
 
 import six
 
-from sqreen import _attack_report, _log, _request
+from sqreen import _log
 from sqreen.instrumentation import _wrappers
-from sqreen.integrations._inrequest import RequestHookPoint
+from sqreen.integrations._inrequest import RequestHookPoint, current_request
 from sqreen.protections._path_traversal import check_path
 from sqreen.protections._pathtext import path_text
 
@@ -71,13 +71,15 @@ def check(sink, path):
     """
     if not is_path(path):
         return None
-    request = _request.current()
+    request = current_request()
     inputs = request.inputs() if request is not None else None
     if not inputs:
         return None
     attack = check_path(path, inputs)
     if attack is None or called_by_agent():
         return None
+    from sqreen import _attack_report  # with the request module: not at the agent's start
+
     if not _attack_report.blocking():
         reported = request._cached(_REPORTED, set)
         if attack.input in reported:
@@ -98,10 +100,13 @@ def _argument(args, kwargs, index, names):
 
 
 def arguments(*positions):
-    """``paths(instance, args, kwargs)`` returning the arguments at ``positions``: (index, keywords) pairs."""
+    """``paths(instance, args, kwargs)``: the first arguments, ``positions`` giving each one's keywords."""
+    count = len(positions)
 
     def paths(instance, args, kwargs):
-        return [_argument(args, kwargs, index, names) for index, names in positions]
+        if len(args) >= count:
+            return args[:count]  # the common case: all passed by position
+        return [_argument(args, kwargs, index, names) for index, names in enumerate(positions)]
 
     return paths
 
@@ -118,10 +123,10 @@ def _directory_and_name(instance, args, kwargs):
     return [name]
 
 
-FILE = arguments((0, ("file", "name")))
-PATH = arguments((0, ("path", "filename")))
-SOURCE_AND_DESTINATION = arguments((0, ("src",)), (1, ("dst",)))
-SEND_FILE = arguments((0, ("path_or_file", "filename_or_fp")))
+FILE = arguments(("file", "name"))
+PATH = arguments(("path", "filename"))
+SOURCE_AND_DESTINATION = arguments(("src",), ("dst",))
+SEND_FILE = arguments(("path_or_file", "filename_or_fp"))
 
 OS_SINKS = (("open", PATH), ("remove", PATH), ("unlink", PATH), ("rename", SOURCE_AND_DESTINATION))
 SHUTIL_SINKS = tuple((name, SOURCE_AND_DESTINATION)

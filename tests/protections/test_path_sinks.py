@@ -97,7 +97,7 @@ def test_only_paths_are_checked():
 
 
 def test_paths_picked_from_the_arguments():
-    assert files.FILE(None, ("a", "r"), {}) == ["a"]
+    assert list(files.FILE(None, ("a", "r"), {})) == ["a"]
     assert files.FILE(None, (), {"file": "b"}) == ["b"]
     assert files.SOURCE_AND_DESTINATION(None, ("s",), {"dst": "d"}) == ["s", "d"]
     assert files.SEND_FILE(None, (), {"filename_or_fp": "f"}) == ["f"]
@@ -105,3 +105,26 @@ def test_paths_picked_from_the_arguments():
     assert send_from_directory(None, ("/srv/files", "../x"), {}) == [os.path.join("/srv/files", "../x")]
     assert send_from_directory(None, ("/srv/files",), {"filename": "/etc/passwd"}) == ["/etc/passwd"]
     assert send_from_directory(None, ("/srv/files",), {}) == [None]
+
+
+def test_the_request_module_is_loaded_late(tmpdir):
+    """The agent starts without ``sqreen._request``; the gates find it once the first request loads it."""
+    env = dict((k, v) for k, v in os.environ.items() if not k.startswith("SQREEN_"))
+    env.update(SQREEN_FORCE_START="1", SQREEN_MODE="block",
+               SQREEN_EVENTS_FILE=os.path.join(str(tmpdir), "events.jsonl"))
+    _, out, _ = run_python("""
+import os, sys
+import sqreen
+assert sqreen.start()
+assert "sqreen._request" not in sys.modules and "urllib" not in sys.modules
+with open(os.devnull) as f:  # before: outside any request
+    pass
+from sqreen import _request
+from sqreen.instrumentation import RequestBlocked
+_request.activate(_request.Request({"REQUEST_METHOD": "GET", "PATH_INFO": "/", "QUERY_STRING": "f=../x"}))
+try:
+    open("/srv/files/../x")
+except RequestBlocked:
+    print("blocked")
+""", env=env)
+    assert out.split() == ["blocked"]
