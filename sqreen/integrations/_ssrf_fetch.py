@@ -55,15 +55,17 @@ KEEP = object()
 class Fetch(object):
     """One fetch of the current request: its sink, the steering input, the hosts it aims at."""
 
-    __slots__ = ("request", "sink", "url", "steer", "hosts", "done")
+    __slots__ = ("request", "sink", "url", "steer", "hosts", "done", "deferred", "blocked")
 
     def __init__(self, request, sink):
         self.request = request
         self.sink = sink
         self.url = None
         self.steer = None  # the (source, name, value) that decided where the fetch goes
-        self.hosts = set()
+        self.hosts = None  # the host names it aims at (a set once steered)
         self.done = False  # an attack was reported: nothing more for this fetch
+        self.deferred = False  # a coroutine runs it: a block found deeper is raised there (``blocked``)
+        self.blocked = None
 
 
 def _resolve(host, port):
@@ -122,7 +124,7 @@ def _start(fetch, url):
             return
         attack = _ssrf.check_url(url, inputs, resolve=_resolve)
         if attack is None:
-            fetch.steer, fetch.url = steer, _ssrf._url_text(url)
+            fetch.steer, fetch.url, fetch.hosts = steer, _ssrf._url_text(url), set()
             for target in _ssrf.targets(url):
                 fetch.hosts.update(_ssrf.host_forms(target.host))
             return

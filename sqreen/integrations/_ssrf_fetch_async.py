@@ -13,6 +13,7 @@ checked and nothing is kept.
 import functools
 
 from sqreen import _context, _log, _request
+from sqreen.instrumentation import RequestBlocked
 from sqreen.integrations import _ssrf_fetch
 
 _PER_TASK = _context.contextvars is not None
@@ -52,10 +53,25 @@ class AsyncEntry(_ssrf_fetch.Entry):
         if not _PER_TASK:
             _ssrf_fetch.leave(token)
             token = _ssrf_fetch.KEEP
+        if token is not _ssrf_fetch.KEEP:
+            token[0].deferred = True
         try:
             return await wrapped(*args, **kwargs)
+        except Exception:
+            blocked = token[0].blocked if token is not _ssrf_fetch.KEEP else None
+            if blocked is not None:
+                raise blocked
+            raise
         finally:
             _ssrf_fetch.leave(token)
+
+
+class Refused(OSError):
+    """A connection refused by a block, on its way up to the fetch, which raises the ``RequestBlocked``.
+
+    The client may resolve in a task of its own (aiohttp before 3.9), where
+    a ``RequestBlocked`` would escape the event loop on Python 3.6 and 3.7.
+    """
 
 
 class AsyncResolved(object):
@@ -83,5 +99,12 @@ class AsyncResolved(object):
             _log.log_once("ssrf_fetch:resolved:" + self.sink, "sqreen: cannot read what the %s resolver "
                           "returned; it is not checked", self.sink, exc_info=True)
             return result
-        _ssrf_fetch.connected(host, addresses)
+        fetch = _ssrf_fetch.current()
+        try:
+            _ssrf_fetch.connected(host, addresses)
+        except RequestBlocked as blocked:
+            if fetch is None or not fetch.deferred:
+                raise
+            fetch.blocked = blocked
+            raise Refused("sqreen: connection to %s blocked" % (host,))
         return result
