@@ -205,8 +205,14 @@ _DELIMITERS = ("'", '"', "`", "$", "/")
 
 
 def check_javascript(code, inputs, operator="$where", path=None):
-    """The Attack of the first input that bends the JavaScript ``code``, else None."""
-    occurrences = _matching.find_occurrences(code, inputs)
+    """The Attack of the first input that bends the JavaScript ``code``, else None.
+
+    A value made of letters, digits and underscores only is left out before
+    lexing: wherever it occurs, it is inside one name, number, string or
+    comment, never across two tokens.
+    """
+    occurrences = [o for o in _matching.find_occurrences(code, inputs)
+                   if not code[o[1]:o[2]].replace("_", "a").isalnum()]
     if not occurrences:
         return None
     tokens = lexer.tokenize(code)
