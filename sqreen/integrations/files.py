@@ -30,6 +30,7 @@ from __future__ import absolute_import
 import io
 import os
 import sys
+import types
 
 import six
 
@@ -180,6 +181,22 @@ def patch_shutil(module):
 def patch_pathlib(module):
     """Hook the ``pathlib.Path`` methods that open a file (Python 3)."""
     _install_all(module.Path, "pathlib.Path.", PATHLIB_SINKS)
+    accessor = getattr(module, "_NormalAccessor", None)
+    if accessor is not None:
+        unbind_builtin_wrappers(accessor)
+
+
+def unbind_builtin_wrappers(cls):
+    """Make the wrappers of builtins that ``cls`` took as attributes static again.
+
+    pathlib's accessor (3.8 to 3.10) holds ``os.open``, ``os.unlink``... as
+    class attributes: a builtin does not bind to the instance, but the
+    function that wraps it once hooked would.
+    """
+    for name, value in list(vars(cls).items()):
+        if type(value) is types.FunctionType and \
+                type(getattr(value, "__wrapped__", None)) is types.BuiltinFunctionType:
+            setattr(cls, name, staticmethod(value))
 
 
 def patch_flask(module):

@@ -128,3 +128,25 @@ except RequestBlocked:
     print("blocked")
 """, env=env)
     assert out.split() == ["blocked"]
+
+
+@pytest.mark.skipif(sys.version_info[0] < 3, reason="pathlib is Python 3")
+def test_pathlib_imported_after_the_agent_still_works(tmpdir):
+    """pathlib 3.8-3.10 holds os.open, os.unlink... as class attributes: hooked, they must not bind."""
+    env = dict((k, v) for k, v in os.environ.items() if not k.startswith("SQREEN_"))
+    env.update(SQREEN_FORCE_START="1", SQREEN_EVENTS_FILE=os.path.join(str(tmpdir), "events.jsonl"))
+    _, out, _ = run_python("""
+import sys
+import sqreen
+assert sqreen.start()
+sys.modules.pop("pathlib", None)
+import pathlib
+path = pathlib.Path(%r) / "files" / "a.txt"
+path.parent.mkdir()
+path.touch()
+path.write_text(u"x")
+path.rename(path.with_name("b.txt"))
+path.with_name("b.txt").unlink()
+print(sorted(p.name for p in path.parent.iterdir()))
+""" % str(tmpdir), env=env)
+    assert out.strip() == "[]"
