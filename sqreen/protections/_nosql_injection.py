@@ -108,8 +108,8 @@ def _walk(docs):
 
     ``node`` is ``(parent's node, key)``, turned into a dotted path by :func:`dotted` only when needed.
     """
-    stack, nodes = [(doc, None, 0) for doc in reversed(docs)], 0
     containers = (dict, list, tuple)
+    stack, nodes = [(doc, None, 0) for doc in reversed(docs) if isinstance(doc, containers)], 0
     while stack and nodes < MAX_NODES:
         item, node, depth = stack.pop()
         nodes += 1
