@@ -17,10 +17,14 @@ a small HTTP server on 127.0.0.1 in the same process, as a fresh
 
 The ``callback`` rows time what a hook adds alone, with no I/O:
 ``_ssrf_fetch.enter`` and ``leave`` for one URL, outside a request and in
-one with 10 inputs (miss). The table at the end gives microseconds per
+one with 10 inputs (miss); the ``requests hooks`` rows, the three hooks one
+``requests.get`` goes through (``Session.request``, ``Session.send``,
+urllib3's ``_new_conn`` with the peer of a connected socket), nested around
+no-op calls. The table at the end gives microseconds per
 call and what each row adds to its baseline, all measured in the same run.
 """
 import os
+import socket
 import sys
 import threading
 
@@ -84,10 +88,47 @@ def _callback(url):
     _ssrf_fetch.leave(_ssrf_fetch.enter(url, "bench"))
 
 
+class _Prepared(object):
+    url = None
+
+
+class _Connection(object):
+    host, port, default_port = "127.0.0.1", 8080, 80
+
+
+_SOCKET = []
+
+
+def _requests_hooks(url):
+    """The callbacks one ``requests.get`` runs, around no-op calls: request, send, and the socket's peer."""
+    (_, _, request), (_, _, send) = hook_requests.hooks(requests)
+    connection = hook_urllib3.hooks(urllib3)[1][2]
+    prepared = _Prepared()
+    prepared.url = url
+    if not _SOCKET:
+        _SOCKET.append(socket.create_connection(("127.0.0.1", int(_URL[0].split(":")[2].split("/")[0]))))
+    sock = _SOCKET[0]
+
+    def new_conn():
+        return sock
+
+    def sent(*args, **kwargs):
+        return connection.call(new_conn, _Connection(), (), {})
+
+    def requested(*args, **kwargs):
+        return send.call(sent, None, (prepared,), {})
+
+    def chain(url):
+        return request.call(requested, None, ("GET", url), {})
+
+    return chain
+
+
 CALLS = {"requests.get": _requests_get, "urlopen": _urlopen, "callback": _callback}
 CASES = [(call, case) for call in ("requests.get", "urlopen")
          for case in ("bare", "hooked, no request", "hooked, request miss")]
-CASES += [("callback", "no request"), ("callback", "request miss")]
+CASES += [("callback", "no request"), ("callback", "request miss"),
+          ("requests hooks", "no request"), ("requests hooks", "request miss")]
 
 
 _URL = []
@@ -107,15 +148,15 @@ def _setup(call, case):
         _request.activate(_request.Request({"REQUEST_METHOD": "GET", "PATH_INFO": "/fetch",
                                             "QUERY_STRING": QUERY}))
         assert len(_request.current().inputs()) == 10
-    return _URL[0] if call != "callback" else "http://127.0.0.1:8080/items?page=2"
+    return _URL[0] if call in ("requests.get", "urlopen") else "http://127.0.0.1:8080/items?page=2"
 
 
 def time_calls(loops, call, case):
     """Seconds for ``loops`` calls of ``call`` in ``case``."""
     url = _setup(call, case)
-    function = CALLS[call]
+    function = _requests_hooks(url) if call == "requests hooks" else CALLS[call]
     try:
-        if call != "callback" and function(url) != b"ok":
+        if call in ("requests.get", "urlopen") and function(url) != b"ok":
             raise SystemExit("%s / %s: unexpected answer" % (call, case))
         clock = pyperf.perf_counter
         start = clock()
@@ -132,7 +173,7 @@ def _row(call, case, mean, base):
 
 
 def _baseline(call):
-    return (call, "bare" if call != "callback" else "no request")
+    return (call, "bare" if call in ("requests.get", "urlopen") else "no request")
 
 
 def interleaved(rounds=30, loops=100):
@@ -140,7 +181,7 @@ def interleaved(rounds=30, loops=100):
     times = dict((key, []) for key in CASES)
     for number in range(rounds):
         for key in (CASES if number % 2 else CASES[::-1]):
-            calls = loops * 100 if key[0] == "callback" else loops
+            calls = loops if key[0] in ("requests.get", "urlopen") else loops * 100
             times[key].append(time_calls(calls, *key) / calls * 1e6)
     medians = dict((key, sorted(values)[rounds // 2]) for key, values in times.items())
     _header("median of %d interleaved rounds" % rounds)

@@ -293,6 +293,9 @@ class Connection(Entry):
             leave(token)
 
     def judge(self, instance, result):
+        fetch = current()
+        if fetch is None or fetch.steer is None or fetch.done:
+            return  # no input steers a fetch: nothing to judge (and no system call to make)
         try:
             sock = self.socket_of(instance, result)
             host = getattr(instance, "host", None)
