@@ -7,7 +7,8 @@ views read a file by pasting the name onto the directory (``/read``,
 ``/image``, the ``theme`` cookie, the ``X-Lang`` header), by
 ``os.path.join`` (``/join``), through ``send_from_directory`` (``/send``)
 and ``send_file`` (``/sendfile``), and remove one (``POST /delete``); a plain
-WSGI view (``/wsgi/download``) hands an open file to ``wsgi.file_wrapper``.
+WSGI view (``/wsgi/download``) hands an open file to ``wsgi.file_wrapper``
+and a Django view (``/django/download``) to a ``FileResponse``.
 """
 from __future__ import print_function
 
@@ -89,16 +90,48 @@ def make_download(base):
     return download
 
 
+def make_django_app(base):
+    """A Django project of one view: ``/django/download?name=`` answers a ``FileResponse`` of base/name."""
+    import django
+    from django.conf import settings
+
+    settings.configure(DEBUG=False, SECRET_KEY="path-app", ALLOWED_HOSTS=["*"], ROOT_URLCONF=__name__,
+                       MIDDLEWARE=[], INSTALLED_APPS=[], USE_TZ=True)
+    django.setup()
+    from django.core.wsgi import get_wsgi_application
+    from django.http import FileResponse, HttpResponseNotFound
+
+    try:
+        from django.urls import re_path
+    except ImportError:  # Django 1.11
+        from django.conf.urls import url as re_path
+
+    def download(request):
+        try:
+            f = open(os.path.join(base, request.GET.get("name", "")), "rb")  # VULNERABLE
+        except (IOError, OSError, ValueError):
+            return HttpResponseNotFound("Not found")
+        return FileResponse(f)
+
+    global urlpatterns
+    urlpatterns = [re_path(r"^django/download$", download)]
+    return get_wsgi_application()
+
+
 def make_app(root):
     import sqreen.wsgi
 
     base = os.path.join(root, "public")
     flask_app = make_flask_app(base)
     download = sqreen.wsgi.middleware(make_download(base))
+    django_app = make_django_app(base)
 
     def application(environ, start_response):
-        if environ.get("PATH_INFO", "").startswith("/wsgi/"):
+        path = environ.get("PATH_INFO", "")
+        if path.startswith("/wsgi/"):
             return download(environ, start_response)
+        if path.startswith("/django/"):
+            return django_app(environ, start_response)
         return flask_app(environ, start_response)
 
     return application

@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-"""Path traversal end to end: a file-serving Flask + plain WSGI app on wsgiref (loopback) under the agent.
+"""Path traversal end to end: file-serving Flask, plain WSGI and Django views on wsgiref, under the agent.
 
 One server per mode (monitor, block) gets every request below; it is then
 stopped (its last flush) and its events file read. Attacks come through the
@@ -69,6 +69,9 @@ ATTACKS = [
     ("GET", "/wsgi/download", "query", q("../secret.txt")),
     ("GET", "/wsgi/download", "query", q("/etc/passwd")),
     ("GET", "/wsgi/download", "query", "..%2F..%2F..%2Fetc%2Fpasswd"),
+    ("GET", "/django/download", "query", q("../secret.txt")),
+    ("GET", "/django/download", "query", q("/etc/passwd")),
+    ("GET", "/django/download", "query", "%2e%2e%2f%2e%2e%2fsecret.txt"),
 ]
 
 # Names with dots, sub-directories, encoded text the framework decodes only once...
@@ -97,6 +100,8 @@ BENIGN = [("GET", "/read", "query", q(name)) for name in [
     ("GET", "/wsgi/download", "query", q("report.v2..final.txt")),
     ("GET", "/wsgi/download", "query", q("sub/file.txt")),
     ("GET", "/wsgi/download", "query", q("..hidden")),
+    ("GET", "/django/download", "query", q("report.v2..final.txt")),
+    ("GET", "/django/download", "query", q("sub/deeper/../file.txt")),
 ]
 
 PUBLIC_FILES = ["report.v2..final.txt", "..hidden", "...", "....", "a..b", "notes..txt", "report.pdf",
