@@ -9,10 +9,10 @@ Rows per engine: the render uninstrumented (no hook, no request) and
 instrumented (the template integrations patched, inside a request with 12
 inputs, three of them echoed on the page escaped and one of those carrying
 a quote, so that the check runs its substring search). The table gives
-microseconds per render and the instrumented / uninstrumented ratio, both
-measured in the same run; on a busy machine the ratio is noisy, so the
-last column also gives the cost of the XSS check of the rendered page
-alone (the callback the render hook runs), timed in the same run.
+microseconds of the thread's CPU time per render (robust on a busy
+machine) and the instrumented / uninstrumented ratio, both measured in
+the same run. The last column is the XSS check of the rendered page
+alone (what the render hook's callback does), timed in the same run.
 """
 import os
 import sys
@@ -23,6 +23,9 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 import pyperf  # noqa: E402
+
+#: This thread's CPU time: a busy machine's preemptions do not count (wall time where it is missing).
+clock = getattr(time, "thread_time", time.perf_counter)
 
 QUERY = "q=O%27Brien+%26+sons&page=2&sort=name&lang=en&utm_source=mail&utm_medium=link&ref=home"
 ENVIRON = {
@@ -94,10 +97,10 @@ def time_render(loops, engine, on):
     render = ENGINES[engine]()
     _instrument(engine, on)
     assert "O&#39;Brien" in render() or "O&#x27;Brien" in render()
-    start = time.perf_counter()
+    start = clock()
     for _ in range(loops):
         render()
-    return time.perf_counter() - start
+    return clock() - start
 
 
 def time_check(loops, engine):
@@ -106,10 +109,10 @@ def time_check(loops, engine):
     page = ENGINES[engine]()()
     _instrument(engine, True)
     literals = list
-    start = time.perf_counter()
+    start = clock()
     for _ in range(loops):
         _template_xss.check_page(page, literals)
-    return time.perf_counter() - start
+    return clock() - start
 
 
 def interleaved(rounds=40, loops=200):

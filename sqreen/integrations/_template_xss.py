@@ -50,7 +50,7 @@ def check_page(page, literals, since=0):
         if request is None or not isinstance(page, (six.text_type, bytes)):
             return None
         markup = candidates(request)
-        if not markup or not _matching.occurs(page[since:], markup):
+        if not markup or not _matching.occurs(page[since:] if since else page, markup):
             return None
         attacks = [attack for attack in _xss.find_attacks(page, markup, literals)
                    if attack.detail["span"][0] >= since]
