@@ -36,6 +36,7 @@ import six
 
 from sqreen import _log
 from sqreen.instrumentation import _wrappers
+from sqreen.integrations._callargs import argument
 from sqreen.integrations._inrequest import RequestHookPoint, current_request
 from sqreen.protections._path_traversal import check_path
 from sqreen.protections._pathtext import path_text
@@ -91,15 +92,6 @@ def check(sink, path):
     return _attack_report.protection(attack._replace(detail=detail), request=request)
 
 
-def _argument(args, kwargs, index, names):
-    if len(args) > index:
-        return args[index]
-    for name in names:
-        if name in kwargs:
-            return kwargs[name]
-    return None
-
-
 def arguments(*positions):
     """``paths(instance, args, kwargs)``: the first arguments, ``positions`` giving each one's keywords."""
     count = len(positions)
@@ -107,7 +99,7 @@ def arguments(*positions):
     def paths(instance, args, kwargs):
         if len(args) >= count:
             return args[:count]  # the common case: all passed by position
-        return [_argument(args, kwargs, index, names) for index, names in enumerate(positions)]
+        return [argument(args, kwargs, index, names) for index, names in enumerate(positions)]
 
     return paths
 
@@ -117,8 +109,8 @@ def _the_instance(instance, args, kwargs):
 
 
 def _directory_and_name(instance, args, kwargs):
-    directory = _argument(args, kwargs, 0, ("directory",))
-    name = _argument(args, kwargs, 1, ("path", "filename"))
+    directory = argument(args, kwargs, 0, ("directory",))
+    name = argument(args, kwargs, 1, ("path", "filename"))
     if is_path(directory) and is_path(name):
         return [os.path.join(path_text(directory), path_text(name))]
     return [name]
