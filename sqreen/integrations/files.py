@@ -11,7 +11,8 @@ was checked. The check itself is ``protections._path_traversal``.
 
 ``open`` is called all the time outside requests (logging, templates,
 imports on 2.7, the agent): each sink is a :class:`RequestHookPoint`, so
-outside a request a call costs one context look-up more. Calls the agent
+outside a request a call costs the wrapper and one context look-up more
+(about 0.2 microseconds on CPython 3.11). Calls the agent
 makes itself (its caller is a ``sqreen`` module) are never reported nor
 blocked, nor are those made while one of its callbacks runs.
 
@@ -22,8 +23,10 @@ first check stops the call.
 
 Known gaps: names bound before the patch (``from os import remove`` in a
 module imported before the agent started; ``io.open`` taken by reference),
-``_io.open``, ``os.replace``, and on 2.7 the ``file`` type and ``os.*``
-functions called with keywords are not checked.
+``_io.open``, ``os.replace``, other ``pathlib.Path`` methods and, on 2.7,
+the ``file`` type are not checked; nor is an input the app rewrote before
+using it (stripping ``../`` once turns ``....//`` into ``../``, which no
+longer occurs verbatim in the input).
 """
 from __future__ import absolute_import
 
