@@ -31,6 +31,8 @@ import six
 from sqreen.protections._attack import Attack
 from sqreen.protections._matching import find_occurrences
 
+from six.moves.urllib.parse import unquote as _unquote
+
 try:
     from html import unescape as _unescape
 except ImportError:  # Python 2.7
@@ -109,19 +111,35 @@ def markup_inputs(inputs):
     ``text`` is the value itself; a dangerous URL with ``&``, ``<`` or
     ``>`` in it is also looked for as the engines escape it (a browser
     decodes an attribute value: ``data:text/html,&lt;script&gt;`` still
-    runs).
+    runs), and a value with character references or percent-escapes as
+    the markup it decodes to (an application or a filter that decodes it
+    before the page shows it unescaped).
     """
     out = []
     for item in inputs:
         value = item[2]
         if isinstance(value, bytes) and not isinstance(value, six.text_type):
             value = value.decode("utf-8", "replace")
-        if isinstance(value, six.text_type) and len(value) >= 2 and carries_markup(value):
+        if not isinstance(value, six.text_type) or len(value) < 2:
+            continue
+        if carries_markup(value):
             out.append((item[0], item[1], value, value))
             escaped = _html_escaped(value)
             if escaped != value and dangerous_url(value):
                 out.append((item[0], item[1], escaped, value))
+        for decoded in _decoded(value):
+            out.append((item[0], item[1], decoded, value))
     return out
+
+
+def _decoded(value):
+    """The markup an encoded value turns into once the application decodes it (entities, percent-escapes)."""
+    found = []
+    if "&" in value:
+        found.append(_unescape(value))
+    if "%" in value:
+        found.append(_unquote(value))
+    return [text for text in found if text != value and len(text) >= 2 and _MARKUP.search(text)]
 
 
 # Contexts: (kind, tag, attribute, quote, value_start, content_start)

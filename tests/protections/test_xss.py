@@ -166,13 +166,13 @@ def test_vector_the_engine_escaped_is_not_found(engine, context, payload, reason
 @pytest.mark.parametrize("engine", sorted(ENGINES))
 def test_benign_inputs_are_never_found(engine):
     render = ENGINES[engine]
+    sources = list(ESCAPED_CONTEXTS.values()) + [CONTEXTS[name] for name in UNESCAPED_CONTEXTS]
+    sources.append(CONTEXTS["href"])
     found = []
     for value in BENIGN:
-        pages = [render(source, value) for source in ESCAPED_CONTEXTS.values()]
-        pages += [render(CONTEXTS[name], value) for name in UNESCAPED_CONTEXTS]
-        pages += [render(CONTEXTS["href"], value)]
-        for page in pages:
-            attack = _xss.check(page, inputs(value))
+        for source in sources:
+            page = render(source, value)
+            attack = _xss.check(page, inputs(value), lambda: [source])  # as the integrations do
             if attack is not None:
                 found.append((value, page, attack.reason))
     assert found == []
@@ -208,6 +208,26 @@ def test_input_kinds_and_the_pre_filter():
     assert _xss.carries_markup("JAVA&#x09;SCRIPT:alert(1)")
     assert not _xss.dangerous_url("data:image/png;base64,AAAA")
     assert _xss.dangerous_url("data:image/svg+xml,<svg onload=alert(1)>")
+
+
+@pytest.mark.parametrize("engine", sorted(ENGINES))
+@pytest.mark.parametrize("encoded,decode", [
+    ("&lt;img src=x onerror=alert(1)&gt;", "entities"),
+    ("&#60;svg onload=alert(1)&#62;", "entities"),
+    ("%3Cscript%3Ealert(1)%3C%2Fscript%3E", "percent"),
+    ("%22%20onmouseover%3D%22alert(1)", "percent"),
+])
+def test_input_the_application_decodes_before_showing_it_unescaped(engine, encoded, decode):
+    from six.moves.urllib.parse import unquote
+
+    decoded = _xss._unescape(encoded) if decode == "entities" else unquote(encoded)
+    context = "text" if decoded.startswith("<") else "attr-dq"
+    page = ENGINES[engine](CONTEXTS[context], decoded)
+    attack = _xss.check(page, inputs(encoded), lambda: [CONTEXTS[context]])
+    assert attack is not None and attack.input == ("query", "q", encoded), page
+    assert _xss.check(_xss.neutralize(page, [attack]), inputs(encoded)) is None
+    escaped = ENGINES[engine](ESCAPED_CONTEXTS[context], decoded)
+    assert _xss.check(escaped, inputs(encoded)) is None
 
 
 def test_every_overlapping_occurrence_is_defused_once():
