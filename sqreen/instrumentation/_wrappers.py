@@ -20,6 +20,7 @@ is switched off (it calls straight through) and removes itself as soon as it
 is found on top again. Layers of ours stacked on each other are spliced out
 directly.
 """
+import functools
 import os
 import sys
 import threading
@@ -343,6 +344,35 @@ def _callable_wrapper(layer, target, kind, instance=None):
     return wrapper
 
 
+class _Unbound(functools.partial):
+    # Stands in for a target that does not bind as a method (a C function such
+    # as ``open`` or ``os.system``, a bound method): a class that takes it as an
+    # attribute (``class Store: opener = open``) must get it back unbound, as it
+    # got the original, not as a method of its instances. A partial calls its
+    # closure from C (no extra Python frame); ``__get__`` is defined here because
+    # Python 3.13's partial warns that it will become a method descriptor.
+    __slots__ = ()
+
+    def __get__(self, instance, owner=None):
+        return self
+
+    def __repr__(self):
+        return repr(self.__wrapped__)
+
+    def __reduce__(self):
+        # By reference, as the target pickles: ``_pickle_from`` points __module__ at the owner.
+        return getattr(self, "__qualname__", self.__name__)
+
+
+def _unbound(wrapper, target):
+    """``wrapper`` (a closure calling ``target``), as unbindable as ``target`` when that is no function."""
+    if type(target) is types.FunctionType:
+        return wrapper
+    unbound = _Unbound(wrapper)
+    _copy_metadata(unbound, target)
+    return unbound
+
+
 # Exact types only: proxies (wrapt's, ours) claim their target's __class__.
 _ROUTINES = (types.FunctionType, types.BuiltinFunctionType, types.MethodType)
 
@@ -357,9 +387,9 @@ def wrap(func, hookpoint, method=False):
     if type(func) is types.FunctionType:
         return _callable_wrapper(layer, func, "method" if method else "fixed")
     if type(func) is types.MethodType and func.__self__ is not None:
-        return _callable_wrapper(layer, func, "fixed", func.__self__)
+        return _unbound(_callable_wrapper(layer, func, "fixed", func.__self__), func)
     if type(func) in _ROUTINES:
-        return _callable_wrapper(layer, func, "fixed")
+        return _unbound(_callable_wrapper(layer, func, "fixed"), func)
     return _callable_wrapper(layer, func, "proxy")
 
 
@@ -415,7 +445,7 @@ def _pickle_from(wrapper, module):
     ``os.system`` says it comes from ``posix``, where the original stays:
     pickle would refuse the wrapper as "not the same object".
     """
-    if type(wrapper) is not types.FunctionType:
+    if type(wrapper) is not types.FunctionType and type(wrapper) is not _Unbound:
         return
     home = sys.modules.get(getattr(wrapper, "__module__", None) or "")
     path = getattr(wrapper, "__qualname__", wrapper.__name__)
@@ -437,9 +467,9 @@ def _build(layer, raw, in_class):
             return classmethod(_callable_wrapper(layer, raw.__func__, "method"))
         return _callable_wrapper(layer, raw, "proxy")
     if type(raw) is types.MethodType and raw.__self__ is not None:
-        return _callable_wrapper(layer, raw, "fixed", raw.__self__)
+        return _unbound(_callable_wrapper(layer, raw, "fixed", raw.__self__), raw)
     if type(raw) in _ROUTINES:
-        return _callable_wrapper(layer, raw, "fixed")
+        return _unbound(_callable_wrapper(layer, raw, "fixed"), raw)
     return _callable_wrapper(layer, raw, "proxy")
 
 

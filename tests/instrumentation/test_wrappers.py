@@ -367,6 +367,35 @@ def test_hooked_c_function_pickles_by_reference(restore_os):
         assert pickle.loads(pickle.dumps(os.system, protocol)) is os.system
 
 
+def test_hooked_c_function_stays_unbound_in_a_class():
+    # A class that takes a C function as an attribute gets it back unbound;
+    # so it must with the wrapper (as pathlib 3.8-3.10 does with os.open).
+    import warnings
+
+    hp = Recorder()
+    original = os.getcwd
+    undo = _wrappers.install(os, "getcwd", hp)
+    try:
+        target = []
+        wrapped_append = _wrappers.wrap(target.append, hp)
+
+        class Store(object):
+            cwd = os.getcwd
+            add = wrapped_append
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # 3.13's partial warns where it would bind
+            assert Store().cwd() == Store.cwd() == original()
+            Store().add(1)
+        assert target == [1]
+        assert hp.instances == [None, None, None]  # C functions and methods: no instance reported
+        assert os.getcwd.__name__ == "getcwd" and os.getcwd.__wrapped__ is original
+        assert repr(os.getcwd) == repr(original)
+    finally:
+        undo()
+    assert os.getcwd is original
+
+
 def test_non_callable_attributes_are_refused():
     class WithProperty(object):
         size = property(lambda self: 1)
