@@ -17,15 +17,19 @@ on Python 3, ``execvp`` calls ``execv`` once per ``PATH`` entry, Popen may
 call ``os.posix_spawn``, or ``execvp`` in its forked child on 2.7). While
 a checked sink runs, the sinks it calls for the same request are not
 checked again, so an attack makes one event, named after the sink the
-application called. Outside a request nothing is checked.
+application called.
 
 An attack is reported with the sink and the matched part of the command
 in the event's detail; in block mode ``RequestBlocked`` is raised before
 the command runs.
 
-Known gaps: C functions (``os.system``, ``os.execv``...) referenced
-before the patch (``from os import system`` before the agent started) and
-``posix.*`` called directly are not checked.
+Outside a request a hooked call costs one context look-up more than the
+bare call (see ``benchmarks/bench_shell_sinks.py``).
+
+Known gaps: functions referenced before the patch (``from os import
+system`` in a module imported before the agent started; any ``Popen``
+call is checked, through the class) and ``posix.*`` called directly are
+not checked.
 """
 from __future__ import absolute_import
 
@@ -33,18 +37,53 @@ import os
 import sys
 import threading
 
+import six
+
 from sqreen import _log
-from sqreen.instrumentation import hook
+from sqreen.instrumentation import HookPoint, _wrappers
 from sqreen.integrations._callargs import argument
 from sqreen.protections import _shell_injection
 
-_state = {"handles": [], "patched": []}
-# ``sqreen._request.current``, taken from the loaded module by the first hooked call: the patch runs at
-# start-up (os is loaded), when the network modules the request layer imports must not be loaded yet
-# (gevent patches them later); and no request can be current before that module is loaded.
-_lazy = {}
+_state = {"undo": [], "patched": []}
 # [request, depth] while a checked sink runs on this thread: the sinks it calls skip their check.
 _local = threading.local()
+
+
+def _request_layer_loaded():
+    """``sqreen._request.current()``, once that module is loaded; None before: no request can be current.
+
+    The patch runs at start-up (``os`` is loaded), when the network modules
+    the request layer imports must not be loaded yet (gevent patches them
+    later), so it is not imported here; once it is, ``_current`` is its
+    ``current`` itself.
+    """
+    current = getattr(sys.modules.get("sqreen._request"), "current", None)
+    if current is None:
+        return None
+    _current[0] = current
+    return current()
+
+
+_current = [_request_layer_loaded]
+
+
+class InRequestPoint(HookPoint):
+    """A hook point whose calls go straight through, at the cost of one context look-up, outside requests.
+
+    Installed with the wrapper mechanism, which enters through ``call``.
+    """
+
+    __slots__ = ()
+
+    def _generate_call(self):
+        dispatch = HookPoint._generate_call(self)
+
+        def call(wrapped, instance, args, kwargs):
+            if _current[0]() is None:
+                return wrapped(*args, **kwargs)
+            return dispatch(wrapped, instance, args, kwargs)
+
+        return call
 
 
 def shell_string(index, names):
@@ -103,6 +142,22 @@ COMMANDS_SINKS = (
 )
 
 
+def may_define_a_function(inputs):
+    """Whether an input holds ``()``, without which no input spells a function definition (Shellshock).
+
+    Reading the environment costs far more (``os.environ`` decodes every
+    variable): most requests skip it.
+    """
+    for item in inputs:
+        value = item[2]
+        if isinstance(value, six.text_type):
+            if u"()" in value:
+                return True
+        elif isinstance(value, bytes) and b"()" in value:
+            return True
+    return False
+
+
 def report(attack, sink, request):
     """Report ``attack`` found in a call to ``sink``; raises ``RequestBlocked`` in block mode."""
     detail = dict(attack.detail or {})
@@ -116,13 +171,7 @@ def report(attack, sink, request):
 
 def check(sink, command_of, args, kwargs):
     """The pre callback's work: check the call against the current request's inputs."""
-    current = _lazy.get("current")
-    if current is None:
-        current = getattr(sys.modules.get("sqreen._request"), "current", None)
-        if current is None:
-            return  # the request layer is not loaded (or is loading and runs a command): no request yet
-        _lazy["current"] = current
-    request = current()
+    request = _current[0]()
     if request is None:
         return
     inside = getattr(_local, "inside", None)
@@ -132,7 +181,11 @@ def check(sink, command_of, args, kwargs):
     inputs = request.inputs()
     if inputs:
         command, shell, env = command_of(args, kwargs)
-        attack = _shell_injection.check_command(command, inputs, shell, os.environ if env is None else env)
+        if not may_define_a_function(inputs):
+            env = None
+        elif env is None:
+            env = os.environ  # what the program inherits
+        attack = _shell_injection.check_command(command, inputs, shell, env)
         if attack is not None:
             report(attack, sink, request)
     _local.inside = [request, 1]
@@ -155,9 +208,10 @@ def _pre(sink, command_of):
 
 
 def _hook(owner, attr, sink, command_of):
+    point = InRequestPoint(sink)
+    point.add(pre=_pre(sink, command_of), post=_leave, failing=_leave)
     try:
-        _state["handles"].append(hook((owner, attr), pre=_pre(sink, command_of), post=_leave,
-                                      failing=_leave))
+        _state["undo"].append(_wrappers.install(owner, attr, point))
     except Exception:
         _log.log_once("integration:shell:" + sink, "sqreen: cannot hook %s; the commands it runs are not "
                       "checked", sink, exc_info=True)
@@ -196,6 +250,6 @@ def patch_commands(module):
 
 def unpatch():
     """Undo every patch of this module."""
-    while _state["handles"]:
-        _state["handles"].pop().remove()
+    while _state["undo"]:
+        _state["undo"].pop()()
     del _state["patched"][:]

@@ -285,15 +285,15 @@ def test_a_call_the_app_got_wrong_fails_as_it_would_without_the_agent(agent, cal
 
 
 def test_patch_is_idempotent_and_unpatch_restores():
-    handles = list(shell._state["handles"])
+    undo = list(shell._state["undo"])
     shell.patch_os(os)
     shell.patch_subprocess(subprocess)
-    assert shell._state["handles"] == handles
+    assert shell._state["undo"] == undo
     hooked_system = os.system
     shell.unpatch()
     try:
         assert os.system is not hooked_system and getattr(os.system, "__wrapped__", None) is None
-        assert shell._state["handles"] == []
+        assert shell._state["undo"] == []
     finally:
         shell.patch_os(os)
         shell.patch_subprocess(subprocess)
