@@ -4,11 +4,12 @@ A context variable on Python 3.7+ (each thread and each asyncio task sees
 its own, and tasks a request spawns inherit it); a thread-local on 2.7 and
 3.6, where asyncio tasks of one thread share it.
 """
+import sys
 import threading
 
-try:
+if sys.version_info >= (3, 7):
     import contextvars
-except ImportError:  # Python 2.7 and 3.6
+else:  # the PyPI backport on 3.6 is pure Python (slow on every hooked call) and unknown to asyncio
     contextvars = None
 
 
