@@ -105,8 +105,11 @@ def _requests_hooks(url):
     connection = hook_urllib3.hooks(urllib3)[1][2]
     prepared = _Prepared()
     prepared.url = url
-    if not _SOCKET:
-        _SOCKET.append(socket.create_connection(("127.0.0.1", int(_URL[0].split(":")[2].split("/")[0]))))
+    if not _SOCKET:  # a connected socket whose peer is looked at: to a listener that never accepts
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        _SOCKET.extend([socket.create_connection(listener.getsockname()), listener])
     sock = _SOCKET[0]
 
     def new_conn():
