@@ -18,8 +18,9 @@ without resolving, names by what the injected ``resolve`` function
 (``socket.getaddrinfo`` by default) returns, any internal address
 sufficing. The check resolves the name separately from the client that
 will connect, so a name whose records change between the two (DNS
-rebinding) can slip through until the client is pinned to the checked
-address.
+rebinding) can slip through here; the HTTP client integrations judge the
+address actually connected where the client lets them
+(``sqreen.integrations._ssrf_fetch``).
 """
 import collections
 import re
