@@ -26,6 +26,7 @@ except ImportError:
     commands = None
 
 PY3 = sys.version_info[0] >= 3
+CHECK_OUTPUT = subprocess.check_output  # taken before the patch: Popen, the class it builds, is hooked
 if PY3:
     from tests.protections import _shell_async
 
@@ -247,6 +248,28 @@ def test_shellshock_in_the_inherited_environment(agent, monkeypatch):
         assert agent.mode == "block"
     event, = agent.attacks()
     assert event["detail"]["variable"] == "HTTP_USER_AGENT" and event["detail"]["sink"] == "os.system"
+
+
+def test_a_reference_taken_before_the_patch_is_checked(agent):
+    value, command = _attack(agent)
+    try:
+        CHECK_OUTPUT(command, shell=True)
+    except RequestBlocked:
+        assert agent.mode == "block"
+    assert agent.ran() == (agent.mode == "monitor")
+    _check_event(agent, value, "subprocess.Popen", agent.attacks())
+
+
+def test_each_call_of_a_request_is_checked_after_one_that_failed(agent):
+    value, command = _attack(agent)
+    with pytest.raises(OSError):
+        subprocess.Popen(["/nonexistent/program", value])  # fails inside the hooked constructor
+    for _ in range(2):
+        try:
+            os.system(command)
+        except RequestBlocked:
+            pass
+    assert [e["detail"]["sink"] for e in agent.attacks()] == ["os.system", "os.system"]
 
 
 def test_nothing_is_checked_outside_a_request(agent):
