@@ -116,6 +116,8 @@ def popen_call(args, kwargs):
     shell = bool(argument(args, kwargs, 8, ("shell",), False))
     env = argument(args, kwargs, 10, ("env",))
     executable = argument(args, kwargs, 2, ("executable",))
+    if hasattr(command, "__fspath__") and not isinstance(command, (six.text_type, bytes)):
+        command = [command]  # a path object names the program, as Popen reads it
     if not shell and executable is not None and isinstance(command, (list, tuple)):
         command = [executable] + list(command[1:])  # argv[0] is only a name then
     return command, shell, env

@@ -199,6 +199,7 @@ def test_an_injected_command_through_exec(agent, name):
 
 LIST_CALLS = [
     lambda x: subprocess.check_output(["printf", "%s", x]),
+    lambda x: subprocess.check_output(("printf", b"%s", x.encode("utf-8"))),
     lambda x: subprocess.check_output(["printf", "%s", x], executable="/usr/bin/printf"),
     lambda x: os.spawnvp(os.P_WAIT, "printf", ["printf", "%s", x]),
     lambda x: subprocess.check_output(["env", "printf", "%s", x]),
@@ -211,6 +212,15 @@ def test_argument_lists_without_a_shell_are_never_injections(agent, index):
     agent.request(value)
     LIST_CALLS[index](value)
     assert agent.events == [] and not agent.ran()
+
+
+@pytest.mark.skipif(sys.version_info < (3, 8), reason="Popen takes a path object from Python 3.8 on")
+def test_a_path_object_as_the_program(agent):
+    import pathlib
+
+    agent.request("x; touch " + agent.mark)
+    assert subprocess.call(pathlib.Path("/bin/true")) == 0
+    assert agent.events == [] and _log.counters() == {}
 
 
 def test_benign_values_quoted_by_the_app_run(agent):
