@@ -38,12 +38,21 @@ def install(owner, name, entry):
 
 
 class AsyncEntry(_ssrf_fetch.Entry):
-    """:class:`_ssrf_fetch.Entry` for a coroutine method: ``call`` returns an awaitable."""
+    """:class:`_ssrf_fetch.Entry` for a coroutine method: ``call`` returns an awaitable.
+
+    ``top``: the method the application calls (its URL as given). Without
+    context variables (3.6) nothing tells the layers below that a fetch
+    is under way, so only such a method checks there: once per fetch.
+    """
 
     coroutine = True
 
+    def __init__(self, sink, url_of, hop=True, top=False):
+        _ssrf_fetch.Entry.__init__(self, sink, url_of, hop)
+        self.top = top
+
     def call(self, wrapped, instance, args, kwargs):
-        url = self.url(instance, args, kwargs)
+        url = self.url(instance, args, kwargs) if _PER_TASK or self.top else None
         if url is None:
             return wrapped(*args, **kwargs)
         return self.run(wrapped, args, kwargs, url)

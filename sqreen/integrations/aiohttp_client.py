@@ -10,7 +10,8 @@ to: for the fetch's own hosts they are judged before any connection, which
 catches a name rebound since the check's look-up.
 
 Known gaps: a connection taken from the pool skips ``_resolve_host`` (its
-host is still judged as a hop); on Python 3.6 only the URL is checked.
+host is still judged as a hop); on Python 3.6 only the URL given to
+``_request`` is checked (no redirect, no resolved address).
 """
 from __future__ import absolute_import
 
@@ -33,7 +34,7 @@ def resolved(args, kwargs, result):
 def hooks(module):
     """``ClientSession._request``, ``BaseConnector.connect`` and ``TCPConnector._resolve_host``."""
     return [
-        (module.ClientSession, "_request", AsyncEntry("aiohttp", request_url)),
+        (module.ClientSession, "_request", AsyncEntry("aiohttp", request_url, top=True)),
         (module.BaseConnector, "connect", AsyncEntry("aiohttp", connector_url)),
         (module.TCPConnector, "_resolve_host", AsyncResolved("aiohttp", resolved)),
     ]

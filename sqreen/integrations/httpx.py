@@ -12,7 +12,8 @@ fetch each is a hop whose host is judged before httpcore connects.
 Known gap: httpcore resolves and connects out of reach, so the address
 actually connected is not judged: a name rebound between the check's
 look-up and httpcore's (DNS rebinding) is not caught. Custom transports
-(``MockTransport``, ``WSGITransport``...) are not hops.
+(``MockTransport``, ``WSGITransport``...) are not hops. On Python 3.6
+the async client checks only the URL given to ``AsyncClient.request``.
 """
 from __future__ import absolute_import
 
@@ -32,7 +33,7 @@ def hooks(module):
         (module.Client, "request", _ssrf_fetch.Entry("httpx", request_url)),
         (module.Client, "send", _ssrf_fetch.Entry("httpx", sent_url)),
         (module.HTTPTransport, "handle_request", _ssrf_fetch.Entry("httpx", sent_url)),
-        (module.AsyncClient, "request", AsyncEntry("httpx", request_url)),
+        (module.AsyncClient, "request", AsyncEntry("httpx", request_url, top=True)),
         (module.AsyncClient, "send", AsyncEntry("httpx", sent_url)),
         (module.AsyncHTTPTransport, "handle_async_request", AsyncEntry("httpx", sent_url)),
     ]
