@@ -33,7 +33,14 @@ SCENARIOS = {
     "proxy": ("http://public.test:{P}/page", "http://public.test:{P}/page", "http://127.0.0.1:{I}",
               _ssrf_clients.PROXIED),
     "internal_call": ("ip=127.0.0.1", "http://127.0.0.1:{I}/api?ip=127.0.0.1", None, None),
+    # the checks' resolver and peer view fail: the agent logs it and the fetch goes on
+    "broken": (REDIRECT + "http://public.test:{P}/page", REDIRECT + "http://public.test:{P}/page", None,
+               WHOLE),
 }
+
+
+def _broken(*args):
+    raise RuntimeError("a failure inside the agent")
 
 
 def _in_request(value, rid):
@@ -53,12 +60,18 @@ def run(client, scenario, ports, internal):
     if value is not None:
         _in_request(value.format(**ports), rid)
     hits = len(internal.hits)
+    from sqreen.integrations._ssrf_fetch import NETWORK
+
+    network = dict(NETWORK)
+    if scenario == "broken":
+        NETWORK.update(resolve=_broken, peer=_broken)
     try:
         outcome = _ssrf_clients.fetch(client, url.format(**ports), proxy and proxy.format(**ports))
     except RequestBlocked:
         outcome = {"blocked": True}
     finally:
         _request.deactivate()
+        NETWORK.update(network)
     outcome["internal_hits"] = len(internal.hits) - hits
     outcome["rid"] = rid
     return outcome

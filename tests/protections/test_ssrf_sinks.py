@@ -7,8 +7,9 @@ exactly one event naming the client; in block mode the client raises
 ``RequestBlocked`` and the internal server gets no request (a redirect is
 stopped before it is followed, a rebound name before the request is
 sent). Outside a request nothing is checked; a public fetch, a fetch
-through a proxy on an internal address and the app's own internal call
-with an input in its query make no event.
+through a proxy on an internal address, the app's own internal call with
+an input in its query and a fetch whose checks fail inside the agent make
+no event, and the fetch goes on.
 """
 import json
 import os
@@ -88,7 +89,7 @@ def test_an_attack_makes_one_event_and_is_stopped_in_block_mode(mode_results, sc
     assert not wrong
 
 
-@pytest.mark.parametrize("scenario", ["outside", "public", "proxy", "internal_call"])
+@pytest.mark.parametrize("scenario", ["outside", "public", "proxy", "internal_call", "broken"])
 def test_no_event_and_the_fetch_goes_on(mode_results, scenario):
     _, found = mode_results
     outcomes = _by(found, scenario)
