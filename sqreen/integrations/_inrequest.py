@@ -20,25 +20,30 @@ _REQUEST_MODULE = "sqreen._request"
 _points = weakref.WeakSet()
 
 
+def _loaded_current():
+    # None while ``sqreen._request`` is not imported, or still running its body
+    # (what it imports may call a hooked sink): no request can be current then.
+    return getattr(sys.modules.get(_REQUEST_MODULE), "current", None)
+
+
 def current_request():
     """The request being served, or None (without importing ``sqreen._request``)."""
-    module = sys.modules.get(_REQUEST_MODULE)
-    return module.current() if module is not None else None
+    current = _loaded_current()
+    return current() if current is not None else None
 
 
 def _until_loaded():
     """``current`` until ``sqreen._request`` is loaded: then it regates every hook point on the real one."""
-    module = sys.modules.get(_REQUEST_MODULE)
-    if module is None:
+    current = _loaded_current()
+    if current is None:
         return None
     for point in list(_points):
-        point.regate(module.current)
-    return module.current()
+        point.regate(current)
+    return current()
 
 
 def _current():
-    module = sys.modules.get(_REQUEST_MODULE)
-    return module.current if module is not None else _until_loaded
+    return _loaded_current() or _until_loaded
 
 
 def _gated(dispatch, current):
