@@ -148,6 +148,21 @@ def free_port():
     return port
 
 
+def _fetch(port):
+    """One HTTP/1.0 GET of ``/``: the whole answer, read until the server closes (it may come in pieces)."""
+    conn = socket.create_connection(("127.0.0.1", port), timeout=5)
+    try:
+        conn.sendall(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n")
+        chunks = []
+        while True:
+            chunk = conn.recv(4096)
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+    finally:
+        conn.close()
+
+
 def run_uwsgi(tmpdir, options):
     """Start uWSGI under sqreen-start, fetch one page, stop it; return (page, log)."""
     tmpdir.join("app.py").write(APP)
@@ -165,11 +180,10 @@ def run_uwsgi(tmpdir, options):
         deadline = time.time() + 60  # a bound on waiting for start-up, not a measurement
         while page is None and time.time() < deadline and proc.poll() is None:
             try:
-                conn = socket.create_connection(("127.0.0.1", port), timeout=5)
-                conn.sendall(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n")
-                page = conn.recv(4096)
-                conn.close()
+                page = _fetch(port) or None  # nothing: the worker closed the connection; try again
             except socket.error:
+                pass
+            if page is None:
                 time.sleep(0.1)
     finally:
         proc.terminate()
