@@ -1,14 +1,12 @@
 """The asyncio clients of ``_ssrf_app`` (Python 3 only): one GET each, run on a fresh event loop."""
 import asyncio
+import contextlib
 
 
 def run(coroutine):
     """Run ``coroutine`` on a new event loop of this thread (the request's context goes with it)."""
-    loop = asyncio.new_event_loop()
-    try:
+    with contextlib.closing(asyncio.new_event_loop()) as loop:
         return loop.run_until_complete(coroutine)
-    finally:
-        loop.close()
 
 
 async def httpx_get(url, timeout):
