@@ -21,6 +21,10 @@ In a long text, a value is first ruled out, when it can be, by a
 character of its own that the text lacks: a one-character search runs
 far faster than a substring search, and values in a request mostly hold
 some character a query does not (a dash, a ``@``, an uncommon letter).
+A request's inputs (one tuple for all its sensitive calls) are converted
+and their probe characters found once, on their second search; a long
+text is then scanned once per probe character, however many values
+share it.
 
 Every occurrence is reported, overlapping ones included, up to
 :data:`MAX_OCCURRENCES` per input, so that an attack that also occurs at an
@@ -65,9 +69,57 @@ def _lacks_a_character(text, value):
     return bool(rest) and (rest[0] not in text or rest[-1] not in text)
 
 
+def _entries(inputs):
+    """``[(input_tuple, text value, length)]``: the inputs ever looked for, ready to search.
+
+    The same values as :func:`_candidates`'s first search of ``inputs`` looks
+    for (that loop converts them inline: it runs on every request).
+    """
+    text = six.text_type
+    pairs = [(item, item[2] if isinstance(item[2], text) else as_text(item[2])) for item in inputs]
+    return [(item, value, len(value)) for item, value in pairs if value is not None]
+
+
+def _probed(prepared):
+    """The entries with each value's first and last uncommon characters ("" when it has none), and
+    all those characters once: a long text is then scanned once per character, not once per value."""
+    if prepared[1] is None:
+        probed = []
+        chars = set()
+        for item, value, length in prepared[0]:
+            rest = value.strip(_COMMON)
+            first, last = (rest[0], rest[-1]) if rest else ("", "")
+            probed.append((item, value, length, first, last))
+            chars.update((first, last))
+        chars.discard("")
+        prepared[1] = (probed, tuple(chars))
+    return prepared[1]
+
+
+# ``(inputs, prepared)``: the last tuple of inputs searched, and from its second
+# search on, ``[entries, probed or None]``. The request context hands out one tuple
+# per request, searched for in each of its queries, commands, paths and URLs: from
+# the second, its values are converted once and long texts probed once per
+# character. Only a tuple is remembered (a list could change); the pair is
+# replaced whole, so a thread always reads a consistent one. It holds the last
+# request's inputs until another tuple is searched.
+_last = (None, None)
+
+
 def _candidates(text, inputs, min_length):
-    """``(input_tuple, value)`` for each input whose text value could occur in ``text``."""
+    """``[(input_tuple, value)]`` for each input whose text value could occur in ``text``."""
+    global _last
     size = len(text)
+    last = _last
+    if last[0] is inputs:
+        prepared = last[1]
+        if prepared is None:
+            prepared = [_entries(inputs), None]
+            _last = (inputs, prepared)
+        return _search_prepared(text, size, prepared, min_length)
+    if isinstance(inputs, tuple):
+        _last = (inputs, None)
+    found = []
     probe = size >= PROBE_FROM
     for item in inputs:
         value = item[2]
@@ -79,7 +131,20 @@ def _candidates(text, inputs, min_length):
             if probe and _lacks_a_character(text, value):
                 continue
             if value in text:
-                yield item, value
+                found.append((item, value))
+    return found
+
+
+def _search_prepared(text, size, prepared, min_length):
+    """:func:`_candidates` for inputs searched before: each long text scanned once per probe character."""
+    if size < PROBE_FROM:
+        return [(item, value) for item, value, length in prepared[0]
+                if min_length <= length <= size and value in text]
+    probed, chars = prepared[1] or _probed(prepared)
+    missing = frozenset([char for char in chars if char not in text])
+    return [(item, value) for item, value, length, first, last in probed
+            if min_length <= length <= size and first not in missing and last not in missing
+            and value in text]
 
 
 def find_occurrences(text, inputs, min_length=MIN_LENGTH, max_occurrences=MAX_OCCURRENCES):
@@ -105,6 +170,4 @@ def find_occurrences(text, inputs, min_length=MIN_LENGTH, max_occurrences=MAX_OC
 
 def occurs(text, inputs, min_length=MIN_LENGTH):
     """True when at least one input's value occurs in ``text`` (the cheap first test)."""
-    for _ in _candidates(_text_of(text), inputs, min_length):
-        return True
-    return False
+    return bool(_candidates(_text_of(text), inputs, min_length))

@@ -87,3 +87,35 @@ def test_long_texts_rule_values_out_by_a_character_first():
     spans = [(item[1], start) for item, start, _ in _matching.find_occurrences(text, items)]
     assert spans == [("e", text.index("a@b")), ("w", text.index("id = 3 OR")), ("n", text.index("39 -"))]
     assert _matching.occurs(text, items[1:2]) and not _matching.occurs(text, items[:1] + items[3:5])
+
+
+def _every_occurrence(text, items, min_length=_matching.MIN_LENGTH):
+    """What find_occurrences must answer, found the plainest way (at most MAX_OCCURRENCES each)."""
+    found = []
+    for item in items:
+        value = _matching.as_text(item[2])
+        if value is None or len(value) < min_length:
+            continue
+        spans = [(item, i, i + len(value)) for i in range(len(text) - len(value) + 1)
+                 if text[i:i + len(value)] == value]
+        found.extend(spans[:_matching.MAX_OCCURRENCES])
+    return found
+
+
+def test_a_tuple_of_inputs_searched_again_gives_the_same_answers():
+    # A request's inputs (one tuple) are prepared once from their second search on: short and long
+    # texts, in any order, with another tuple searched in between, answer as a list of them does.
+    items = (("query", "v", "value-1"), ("query", "e", "a@b"), ("query", "w", "id = 3 OR"),
+             ("json", "n", 39), ("query", "c", "ORDER"), ("header", "b", b"x@b"), ("query", "t", True),
+             ("query", "s", "OR"), ("query", "u", "日本"))
+    other = (("query", "q", "id = 1"),)
+    long_text = "SELECT name FROM t WHERE " + " OR ".join("id = %d" % i for i in range(40)) + " -- a@b 日本"
+    texts = ["id = 39 OR x@b", long_text, "value-1", long_text.replace("@", "!"), "日本 ORDER", long_text]
+    for text in texts + texts[::-1]:
+        for inputs in (items, other, items):
+            expected = _every_occurrence(text, inputs)
+            assert _matching.find_occurrences(text, inputs) == expected, text
+            assert _matching.find_occurrences(text, list(inputs)) == expected
+            assert _matching.occurs(text, inputs) is bool(expected)
+            assert _matching.find_occurrences(text, inputs, min_length=3) == \
+                _every_occurrence(text, inputs, min_length=3)
