@@ -1,19 +1,25 @@
 """``sqreen demo``: a vulnerable app attacked twice, without the agent and with it, on loopback.
 
 The app (``sqreen._demo_app``) runs in a child process on 127.0.0.1, on a
-fresh copy of its sqlite3 database each time: first without the agent,
-where the injections work (login bypass, data theft, a stacked query that
-rewrites the admin's password), then under the agent in block mode, where
-the same requests get a 403 and leave one attack event each in the events
-file, while the benign requests are answered as before. ``--serve`` keeps
-the protected app running for a person to try in a browser.
+fresh copy of its sqlite3 database and files each time: first without the
+agent, where the attacks work (SQL injections that log in as admin, steal
+the passwords and rewrite one; a shell command run; a secrets file read
+through ``../``; an internal page and a local file fetched through the
+page preview; a script tag reflected), then under the agent in block mode,
+where the same attacks get a 403 (the reflected script: the page served
+with it escaped) and leave one attack event each in the events file,
+while the benign requests get the very answers they got without the
+agent. Nothing leaves the machine: the shell command only echoes, and the
+preview fetches loopback pages and ``file:`` URLs only.
+``--serve`` keeps the protected app running for a person to try in a browser.
 
-Exit status: 0 when the agent blocked every attack and let every benign
-request through, 1 when it did not, 2 on bad usage or a missing Flask.
+Exit status: 0 when the agent stopped every attack and left every benign
+answer as it was, 1 when it did not, 2 on bad usage or a missing Flask.
 """
 from __future__ import print_function
 
 import argparse
+import collections
 import json
 import os
 import re
@@ -25,24 +31,55 @@ import tempfile
 import time
 
 from six.moves import http_client
-from six.moves.urllib.parse import urlencode
+from six.moves.urllib.parse import quote, urlencode
 
-#: (kind, label, method, path, form fields as ordered (name, value) pairs, or None)
+#: One scripted request. ``kind`` is benign or attack; ``protection`` the ``attack_type`` of the event an
+#: attack must raise; ``path`` may hold ``{port}`` (the app's own port, percent-encoded in a query);
+#: ``form`` is None or ordered (name, value) pairs; ``proof`` is what the answer shows when the attack works.
+Step = collections.namedtuple("Step", "kind protection label method path form proof")
+PORT = quote("{port}")
+
+
+def _query(route, name, value):
+    return route + "?" + urlencode({name: value})
+
+
+def _benign(label, path, form=None):
+    return Step("benign", None, label, "POST" if form else "GET", path, form, None)
+
+
+def _attack(protection, label, path, proof, form=None):
+    return Step("attack", protection, label, "POST" if form else "GET", path, form, proof)
+
+
 REQUESTS = [
-    ("benign", "home page", "GET", "/", None),
-    ("benign", "search for 'ali'", "GET", "/search?" + urlencode({"q": "ali"}), None),
-    ("benign", "log in as alice", "POST", "/login", [("username", "alice"), ("password", "wonderland")]),
-    ("benign", "profile of O'Brien (bound query)", "GET", "/profile?" + urlencode({"name": "O'Brien"}), None),
-    ("benign", "sign the guestbook", "GET", "/comments?" + urlencode({"body": "Nice demo!"}), None),
-    ("attack", "login bypass, tautology", "POST", "/login",
-     [("username", "' OR '1'='1"), ("password", "' OR '1'='1")]),
-    ("attack", "login bypass, comment truncation", "POST", "/login",
-     [("username", "admin' --"), ("password", "whatever")]),
-    ("attack", "UNION extraction of passwords", "GET",
-     "/search?" + urlencode({"q": "nobody' UNION SELECT name, password FROM users --"}), None),
-    ("attack", "stacked query rewriting a password", "GET",
-     "/comments?" + urlencode({"body": "hi'); UPDATE users SET password = 'pwned' WHERE name = 'admin'; --"}),
-     None),
+    _benign("home page", "/"),
+    _benign("search for 'ali'", _query("/search", "q", "ali")),
+    _benign("log in as alice", "/login", [("username", "alice"), ("password", "wonderland")]),
+    _benign("profile of O'Brien (bound query)", _query("/profile", "name", "O'Brien")),
+    _benign("sign the guestbook", _query("/comments", "body", "Nice demo!")),
+    _benign("check a host name", _query("/ping", "host", "db1.example.com")),
+    _benign("download report q3.txt", _query("/report", "name", "q3.txt")),
+    _benign("preview a page of the site", _query("/preview", "url", "/about")),
+    _benign("greet O'Brien & Sons", _query("/hello", "name", "O'Brien & Sons")),
+    _attack("sqli", "login bypass, tautology", "/login", "Welcome, admin!",
+            [("username", "' OR '1'='1"), ("password", "' OR '1'='1")]),
+    _attack("sqli", "login bypass, comment truncation", "/login", "Welcome, admin!",
+            [("username", "admin' --"), ("password", "whatever")]),
+    _attack("sqli", "UNION extraction of passwords",
+            _query("/search", "q", "nobody' UNION SELECT name, password FROM users --"), "s3cr3t-admin-pw"),
+    _attack("sqli", "stacked query rewriting a password", _query(
+        "/comments", "body", "hi'); UPDATE users SET password = 'pwned' WHERE name = 'admin'; --"), None),
+    _attack("shell_injection", "shell command after the host", _query("/ping", "host", "127.0.0.1; id"),
+            "uid="),
+    _attack("path_traversal", "report name climbing to secrets", _query("/report", "name", "../secrets.ini"),
+            "secret_key"),
+    _attack("ssrf", "preview of an internal-only page",
+            _query("/preview", "url", "http://127.0.0.1:{port}/internal/config"), "deploy token"),
+    _attack("ssrf", "preview of a local file (file: URL)", _query("/preview", "url", "file:///etc/passwd"),
+            "root:"),
+    _attack("xss", "greeting with a script tag", _query("/hello", "name", "<script>alert(1)</script>"),
+            "<script>alert(1)</script>"),
 ]
 EXCERPT = 100
 _EVENT_ID = re.compile(r"[0-9a-f]{32}")
@@ -67,6 +104,7 @@ class App(object):
         from sqreen import _demo_app
 
         _demo_app.create_db(self.db)
+        _demo_app.create_files(directory)
         env = dict((k, v) for k, v in os.environ.items() if not k.startswith("SQREEN_"))
         if agent:
             env.update(SQREEN_MODE="block", SQREEN_EVENTS_FILE=self.events_file, SQREEN_FORCE_START="1",
@@ -136,29 +174,62 @@ def stop_process(proc, grace=10.0):
 
 
 def excerpt(body):
-    text = re.sub(r"<head>.*</head>|<[^>]+>", " ", body, flags=re.S)
-    text = " ".join(text.split())
+    """One line of the answer: a whole HTML page as its text, anything else (fragments too) as sent."""
+    if body.lstrip().startswith("<!DOCTYPE"):
+        body = re.sub(r"<head>.*</head>|<[^>]+>", " ", body, flags=re.S)
+    text = " ".join(body.split())
     return text if len(text) <= EXCERPT else text[:EXCERPT - 3] + "..."
 
 
-def run_requests(app, agent):
-    """Send every request, print one line each; return ``[(kind, status, event id)]``."""
+#: One answer: the step, its status and body, the verdict (see :func:`verdict`) and the event id it shows.
+Outcome = collections.namedtuple("Outcome", "step status body verdict event_id")
+
+
+def verdict(step, status, body, before):
+    """``(verdict, event id)`` of an answer; ``before`` is the answer without the agent, None in that run.
+
+    Verdicts: ``worked`` (an attack's proof shows, no agent), ``see below`` (an attack whose effect the
+    demo shows after the run), ``no agent``, ``blocked`` (403 with an event
+    id), ``escaped`` (an attack answered without its proof: the agent escaped the input in the page),
+    ``allowed`` (the same answer as without the agent), ``changed`` (a benign answer the agent altered).
+    """
+    if before is None:
+        if step.kind == "attack":
+            return ("worked" if step.proof in body else "no agent") if step.proof else "see below", None
+        return "no agent", None
+    if status == 403:
+        found = _EVENT_ID.search(body)
+        return "blocked", found.group(0) if found else None
+    if step.kind == "attack":
+        return ("escaped" if status == 200 and step.proof and step.proof not in body else "allowed"), None
+    return ("allowed" if (status, body) == before[:2] else "changed"), None
+
+
+_SHOWN = {
+    "worked": "no agent: the attack WORKED",
+    "no agent": "no agent",
+    "see below": "no agent: its effect shows below",
+    "blocked": "BLOCKED by the agent, event %s",
+    "escaped": "ESCAPED by the agent: the page is served with the input escaped",
+    "allowed": "allowed",
+    "changed": "allowed, but the answer differs from the one without the agent",
+}
+
+
+def run_requests(app, before=None):
+    """Send every request, print two lines each; return an :class:`Outcome` per request.
+
+    ``before``: the outcomes of the run without the agent, to compare with (None in that run).
+    """
     results = []
-    for number, (kind, label, method, path, form) in enumerate(REQUESTS, 1):
-        status, body = app.request(method, path, form)
-        event_id = None
-        if status == 403:
-            found = _EVENT_ID.search(body)
-            event_id = found.group(0) if found else None
-            verdict = "BLOCKED by the agent, event %s" % event_id
-        elif agent:
-            verdict = "allowed"
-        else:
-            verdict = "no agent"
+    for number, step in enumerate(REQUESTS, 1):
+        path = step.path.replace(PORT, str(app.port))
+        status, body = app.request(step.method, path, step.form)
+        found, event_id = verdict(step, status, body, before and (before[number - 1][1:3]))
         shown = path if len(path) < 60 else path[:57] + "..."
-        print("  %d. %-6s %-36s %-4s %s" % (number, kind, label, method, shown))
-        print("       -> %d %s | %s" % (status, excerpt(body), verdict))
-        results.append((kind, status, event_id))
+        print("  %2d. %-6s %-36s %-4s %s" % (number, step.kind, step.label, step.method, shown))
+        print("        -> %d %s | %s" % (status, excerpt(body), _SHOWN[found].replace("%s", str(event_id))))
+        results.append(Outcome(step, status, body, found, event_id))
     return results
 
 
@@ -170,19 +241,20 @@ def read_events(path):
 
 
 def run(args, directory):
-    print("sqreen demo: a deliberately vulnerable Flask + sqlite3 app on 127.0.0.1; it builds SQL by")
-    print("pasting user input into it. Each run starts from a fresh database (%s).\n" % directory)
-    print("== 1. WITHOUT the agent: the injections work")
+    print("sqreen demo: a deliberately vulnerable Flask + sqlite3 app on 127.0.0.1. It pastes user input")
+    print("into SQL, a shell command, a file path and a URL it fetches, and shows a name unescaped.")
+    print("Each run starts from fresh files (%s); nothing leaves this machine.\n" % directory)
+    print("== 1. WITHOUT the agent: the attacks work")
     app = App(os.path.join(directory, "unprotected"), agent=False)
     try:
-        run_requests(app, agent=False)
+        before = run_requests(app)
         print("   admin's password in the database afterwards: '%s'\n" % app.admin_password())
     finally:
         app.stop()
     print("== 2. WITH the agent (block mode): the same requests")
     app = App(os.path.join(directory, "protected"), agent=True, port=args.port)
     try:
-        results = run_requests(app, agent=True)
+        results = run_requests(app, before)
         print("   admin's password in the database afterwards: '%s'\n" % app.admin_password())
         if args.serve:
             serve(app)
@@ -198,10 +270,49 @@ def run(args, directory):
 def serve(app):
     url = "http://127.0.0.1:%d/" % app.port
     print("The protected app keeps running at %s (events: %s)." % (url, app.events_file))
-    print("Try the attacks above in the login and search forms; press Ctrl-C to stop.")
+    print("Try the attacks above in its forms; press Ctrl-C to stop.")
     sys.stdout.flush()
     app.wait()
     print()
+
+
+def match_events(results, events):
+    """``{result index: event}``: a blocked answer's event by its id, an escaped one's by type and path."""
+    by_id = dict((e.get("event_id"), e) for e in events)
+    matched, used = {}, set()
+    for i, result in enumerate(results):
+        event = by_id.get(result.event_id) if result.verdict == "blocked" else None
+        if result.verdict == "escaped":
+            path = result.step.path.split("?")[0]
+            event = next((e for e in events if e.get("event_id") not in used
+                          and e.get("attack_type") == result.step.protection
+                          and (e.get("request") or {}).get("path") == path), None)
+        if event is not None and event.get("attack_type") == result.step.protection:
+            matched[i] = event
+            used.add(event.get("event_id"))
+    return matched
+
+
+def per_protection(results, matched):
+    """``sqli 4/4 blocked; xss 1/1 escaped``: the attacks each protection stopped, in the script's order."""
+    counts = collections.OrderedDict()
+    for i, result in enumerate(results):
+        if result.step.kind == "attack":
+            count = counts.setdefault(result.step.protection, [0, collections.OrderedDict()])
+            count[0] += 1
+            if i in matched:
+                count[1][result.verdict] = count[1].get(result.verdict, 0) + 1
+    parts = []
+    for protection, (total, stopped) in counts.items():
+        how = ", ".join("%d/%d %s" % (n, total, word) for word, n in stopped.items())
+        parts.append("%s %s" % (protection, how or "0/%d stopped" % total))
+    return "; ".join(parts)
+
+
+def _event_verdict(event):
+    if not event.get("blocked"):
+        return "not blocked"
+    return "escaped" if event.get("attack_type") == "xss" else "blocked"  # XSS: the page went out escaped
 
 
 def report(results, events_file, served_by_hand=False):
@@ -210,23 +321,28 @@ def report(results, events_file, served_by_hand=False):
     After ``--serve``, the events of the person's own attacks are listed too
     and do not count against the verdict.
     """
-    attacks = [r for r in results if r[0] == "attack"]
-    benign = [r for r in results if r[0] == "benign"]
-    blocked = [r for r in attacks if r[1] == 403 and r[2]]
-    served = [r for r in benign if r[1] == 200]
+    attacks = [r for r in results if r.step.kind == "attack"]
+    benign = [r for r in results if r.step.kind == "benign"]
     events = [e for e in read_events(events_file) if e.get("kind") == "attack"]
-    print("== Result: %d/%d attacks blocked, %d/%d benign requests answered 200, %d attack event(s)"
-          % (len(blocked), len(attacks), len(served), len(benign), len(events)))
-    ids = set(r[2] for r in blocked)
+    matched = match_events(results, events)
+    stopped = [results[i] for i in matched]
+    same = [r for r in benign if r.verdict == "allowed"]
+    print("== Result: %d/%d attacks stopped (%d blocked, %d escaped), %d/%d benign requests answered as "
+          "without the agent, %d attack event(s)"
+          % (len(stopped), len(attacks), len([r for r in stopped if r.verdict == "blocked"]),
+             len([r for r in stopped if r.verdict == "escaped"]), len(same), len(benign), len(events)))
+    print("   per protection: %s" % per_protection(results, matched))
+    verdicts = dict((e.get("event_id"), results[i].verdict) for i, e in matched.items())
     for event in events:
-        marker = "" if event.get("event_id") in ids else " (not one of the scripted requests)"
+        marker = "" if event.get("event_id") in verdicts else " (not one of the scripted requests)"
+        how = verdicts.get(event.get("event_id")) or _event_verdict(event)
         source = event.get("input") or {}
-        print("   event %s: %s, input %s %r%s" % (event.get("event_id"), event.get("attack_type"),
-                                                  source.get("source"), source.get("name"), marker))
+        print("   event %s: %-15s %s, input %s '%s'%s" % (
+            event.get("event_id"), event.get("attack_type"), how, source.get("source"), source.get("name"),
+            marker))
     print("\nEvents file: %s" % events_file)
     print("Read it with: sqreen events %s" % events_file)
-    matched = [e for e in events if e.get("event_id") in ids]
-    ok = len(blocked) == len(attacks) and len(served) == len(benign) and len(matched) == len(attacks) \
+    ok = len(stopped) == len(attacks) and len(same) == len(benign) \
         and (served_by_hand or len(events) == len(attacks))
     if not ok:
         print("The agent did not behave as expected; the protected app's log follows.", file=sys.stderr)
@@ -259,10 +375,11 @@ def main(argv=None):
 
 
 def _keep_events_only(directory):
-    """Remove the databases and logs; the protected run's events file stays for ``sqreen events``."""
+    """Remove the databases, files and logs; the protected run's events file stays for ``sqreen events``."""
     for name in ("unprotected", "protected"):
-        for entry in ("demo.db", "server.log"):
+        for entry in ("demo.db", "server.log", "secrets.ini"):
             path = os.path.join(directory, name, entry)
             if os.path.exists(path):
                 os.remove(path)
+        shutil.rmtree(os.path.join(directory, name, "reports"), ignore_errors=True)
     shutil.rmtree(os.path.join(directory, "unprotected"), ignore_errors=True)

@@ -3,18 +3,33 @@
 A Flask app on a real sqlite3 database file with a login form, a search
 page and a guestbook that build their SQL by pasting the user's text into
 it (the mistake the agent is there to catch), and a profile page that does
-it right with a bound parameter. The login form is POSTed, the others are
-GET requests: the agent inspects query strings and form bodies alike.
+it right with a bound parameter. Beside them, one page per other mistake
+the agent catches: a host check that pastes the host into a shell command,
+a report download that pastes the name after the reports directory, a page
+preview that fetches whatever URL it is given, and a greeting that renders
+the name unescaped. Everything they touch is local: the command only
+echoes, the files are the demo's own (or the system's), and the preview
+fetches pages of this same app on loopback, or ``file:`` URLs.
+The login form is POSTed, the others are GET requests: the agent inspects
+query strings and form bodies alike.
 Run as ``python -m sqreen._demo_app DB PORT [--agent]``: it binds 127.0.0.1 (port 0 picks a free one), prints
 ``LISTENING <port>`` and serves until SIGTERM or Ctrl-C; with ``--agent``
 the agent starts first (its configuration comes from the environment the
-demo sets: block mode, an events file of its own).
+demo sets: block mode, an events file of its own). The reports are read
+from ``reports/`` next to DB (see :func:`create_files`).
 """
 from __future__ import print_function
 
+import os
 import signal
 import sqlite3
+import subprocess
 import sys
+
+REPORT = "Q3 report: revenue up 12%, 3 new stores.\n"
+SECRETS = "[production]\nsecret_key = demo-SECRET-key-0xC0FFEE\ndb_password = s3cr3t-db-pw\n"
+ABOUT = "About us: a small shop selling stickers since 2012."
+INTERNAL = "Internal admin console: deploy token demo-INTERNAL-t0ken, 3 servers up."
 
 USERS = [("admin", "s3cr3t-admin-pw", "admin@example.com"), ("alice", "wonderland", "alice@example.com"),
          ("O'Brien", "dublin", "obrien@example.com")]
@@ -28,8 +43,16 @@ PAGE = u"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>sqreen demo s
 <form method="get" action="/comments"><h2>Guestbook</h2><input name="body" size="60">
  <button>Sign</button></form>
 <p>Profile (bound query, safe): <a href="/profile?name=O%27Brien">/profile?name=O'Brien</a></p>
-<p>Try: username <code>' OR '1'='1</code>, or search
- <code>nobody' UNION SELECT name, password FROM users --</code></p>
+<form method="get" action="/ping"><h2>Check a host</h2><input name="host"> <button>Check</button></form>
+<form method="get" action="/report"><h2>Download a report</h2><input name="name" value="q3.txt">
+ <button>Download</button></form>
+<form method="get" action="/preview"><h2>Preview a page</h2><input name="url" value="/about">
+ <button>Preview</button></form>
+<form method="get" action="/hello"><h2>Greeting</h2><input name="name"> <button>Greet</button></form>
+<p>Try: username <code>' OR '1'='1</code>, search
+ <code>nobody' UNION SELECT name, password FROM users --</code>, host <code>127.0.0.1; id</code>,
+ report <code>../secrets.ini</code>, preview <code>file:///etc/passwd</code>, greeting
+ <code>&lt;script&gt;alert(1)&lt;/script&gt;</code></p>
 </body></html>
 """
 
@@ -44,6 +67,17 @@ def create_db(path):
         conn.commit()
     finally:
         conn.close()
+
+
+def create_files(directory):
+    """Create the reports the app serves (``reports/q3.txt``) and, beside them, the secrets it must not."""
+    reports = os.path.join(directory, "reports")
+    if not os.path.isdir(reports):
+        os.mkdir(reports)
+    for path, text in ((os.path.join(reports, "q3.txt"), REPORT), (os.path.join(directory, "secrets.ini"),
+                                                                   SECRETS)):
+        with open(path, "w") as f:
+            f.write(text)
 
 
 def make_app(db_path):
@@ -90,6 +124,56 @@ def make_app(db_path):
         if row is None:
             return "No such user", 404
         return u"Profile of %s (%s)" % row
+
+    @app.route("/ping")
+    def ping():
+        # A real app would run ping; this one echoes, so that nothing leaves the machine.
+        command = "echo checking host " + flask.request.args.get("host", "")  # VULNERABLE: a shell line
+        output = subprocess.check_output(command, shell=True)
+        return flask.Response(output, mimetype="text/plain")
+
+    @app.route("/report")
+    def report():
+        reports = os.path.join(os.path.dirname(os.path.abspath(db_path)), "reports") + os.sep
+        try:
+            with open(reports + flask.request.args.get("name", ""), "rb") as f:  # VULNERABLE: no check
+                return flask.Response(f.read(), mimetype="text/plain")
+        except (IOError, OSError):
+            return "No such report", 404
+
+    @app.route("/preview")
+    def preview():
+        from six.moves.urllib.parse import urljoin
+        from six.moves.urllib.request import urlopen
+
+        # Relative links are pages of this site, fetched through loopback; the site's own port,
+        # not the Host header (which the client chooses).
+        site = "http://localhost:%s/" % flask.request.environ["SERVER_PORT"]
+        url = flask.request.args.get("url", "")
+        try:
+            page = urlopen(urljoin(site, url), timeout=10)  # VULNERABLE: any absolute URL goes
+            try:
+                text = page.read(300).decode("utf-8", "replace")
+            finally:
+                page.close()
+        except (IOError, OSError, ValueError) as exc:
+            return u"Cannot preview %s: %s" % (url, exc), 502
+        return flask.Response(u"Preview of %s: %s" % (url, text), mimetype="text/plain")
+
+    @app.route("/about")
+    def about():
+        return ABOUT
+
+    @app.route("/internal/config")
+    def internal():
+        if flask.request.remote_addr not in ("127.0.0.1", "::1"):
+            return "Internal page", 403
+        return INTERNAL
+
+    @app.route("/hello")
+    def hello():
+        return flask.render_template_string(u"<p>Hello {{ name|safe }}!</p>",  # VULNERABLE: |safe
+                                            name=flask.request.args.get("name", "stranger"))
 
     return app
 
