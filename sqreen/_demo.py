@@ -5,11 +5,12 @@ fresh copy of its sqlite3 database and files each time: first without the
 agent, where the attacks work (SQL injections that log in as admin, steal
 the passwords and rewrite one; a shell command run; a secrets file read
 through ``../``; an internal page and a local file fetched through the
-page preview; a script tag reflected), then under the agent in block mode,
-where the same attacks get a 403 (the reflected script: the page served
-with it escaped) and leave one attack event each in the events file,
-while the benign requests get the very answers they got without the
-agent. Nothing leaves the machine: the shell command only echoes, and the
+page preview; a script tag reflected; a password brute-forced), then under
+the agent in block mode, where the same attacks get a 403 (the reflected
+script: the page served with it escaped) and leave one attack event each
+in the events file (the brute force two: the flag its last wrong guess
+raised, then the refused login), while the benign requests get the very
+answers they got without the agent. Nothing leaves the machine: the shell command only echoes, and the
 preview fetches loopback pages and ``file:`` URLs only.
 ``--serve`` keeps the protected app running for a person to try in a browser.
 
@@ -35,8 +36,9 @@ from six.moves.urllib.parse import quote, urlencode
 
 #: One scripted request. ``kind`` is benign or attack; ``protection`` the ``attack_type`` of the event an
 #: attack must raise; ``path`` may hold ``{port}`` (the app's own port, percent-encoded in a query);
-#: ``form`` is None or ordered (name, value) pairs; ``proof`` is what the answer shows when the attack works.
-Step = collections.namedtuple("Step", "kind protection label method path form proof")
+#: ``form`` is None or ordered (name, value) pairs; ``proof`` is what the answer shows when the attack works;
+#: ``first``: forms POSTed to ``path`` before it (a brute force's wrong guesses), their answers summed up.
+Step = collections.namedtuple("Step", "kind protection label method path form proof first")
 PORT = quote("{port}")
 
 
@@ -45,11 +47,15 @@ def _query(route, name, value):
 
 
 def _benign(label, path, form=None):
-    return Step("benign", None, label, "POST" if form else "GET", path, form, None)
+    return Step("benign", None, label, "POST" if form else "GET", path, form, None, ())
 
 
-def _attack(protection, label, path, proof, form=None):
-    return Step("attack", protection, label, "POST" if form else "GET", path, form, proof)
+def _attack(protection, label, path, proof, form=None, first=()):
+    return Step("attack", protection, label, "POST" if form else "GET", path, form, proof, first)
+
+
+#: The brute force's wrong guesses: as many as the demo sets ``ato_max_failures_per_user`` to.
+GUESSES = ("123456", "password", "admin", "letmein", "qwerty")
 
 
 REQUESTS = [
@@ -80,7 +86,14 @@ REQUESTS = [
             "root:"),
     _attack("xss", "greeting with a script tag", _query("/hello", "name", "<script>alert(1)</script>"),
             "<script>alert(1)</script>"),
+    # Last: once flagged, this client's logins are refused for a while. On alice: admin's password
+    # is 'pwned' by now without the agent.
+    _attack("account_takeover", "brute force on alice's password", "/login", "Welcome, alice!",
+            [("username", "alice"), ("password", "wonderland")],
+            tuple([("username", "alice"), ("password", guess)] for guess in GUESSES)),
 ]
+#: How long the brute force's address stays flagged (127.0.0.1: a browser's under ``--serve`` too).
+ATO_BLOCK_SECONDS = 60
 EXCERPT = 100
 _EVENT_ID = re.compile(r"[0-9a-f]{32}")
 
@@ -108,7 +121,9 @@ class App(object):
         env = dict((k, v) for k, v in os.environ.items() if not k.startswith("SQREEN_"))
         if agent:
             env.update(SQREEN_MODE="block", SQREEN_EVENTS_FILE=self.events_file, SQREEN_FORCE_START="1",
-                       SQREEN_APP_NAME="sqreen-demo", SQREEN_FLUSH_TIMEOUT="5")
+                       SQREEN_APP_NAME="sqreen-demo", SQREEN_FLUSH_TIMEOUT="5",
+                       SQREEN_ATO_MAX_FAILURES_PER_USER=str(len(GUESSES)),
+                       SQREEN_ATO_BLOCK_SECONDS=str(ATO_BLOCK_SECONDS))
         else:
             env["SQREEN_DISABLE"] = "1"
         package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -224,10 +239,14 @@ def run_requests(app, before=None):
     results = []
     for number, step in enumerate(REQUESTS, 1):
         path = step.path.replace(PORT, str(app.port))
+        first = [app.request("POST", path, form)[0] for form in step.first]
         status, body = app.request(step.method, path, step.form)
         found, event_id = verdict(step, status, body, before and (before[number - 1][1:3]))
         shown = path if len(path) < 60 else path[:57] + "..."
         print("  %2d. %-6s %-36s %-4s %s" % (number, step.kind, step.label, step.method, shown))
+        if first:
+            print("        (%d wrong guesses first, answered %s; then the right one)"
+                  % (len(first), ", ".join(str(code) for code in first)))
         print("        -> %d %s | %s" % (status, excerpt(body), _SHOWN[found].replace("%s", str(event_id))))
         results.append(Outcome(step, status, body, found, event_id))
     return results
@@ -242,7 +261,8 @@ def read_events(path):
 
 def run(args, directory):
     print("sqreen demo: a deliberately vulnerable Flask + sqlite3 app on 127.0.0.1. It pastes user input")
-    print("into SQL, a shell command, a file path and a URL it fetches, and shows a name unescaped.")
+    print("into SQL, a shell command, a file path and a URL it fetches, shows a name unescaped and lets")
+    print("anyone guess passwords.")
     print("Each run starts from fresh files (%s); nothing leaves this machine.\n" % directory)
     print("== 1. WITHOUT the agent: the attacks work")
     app = App(os.path.join(directory, "unprotected"), agent=False)
@@ -270,7 +290,8 @@ def run(args, directory):
 def serve(app):
     url = "http://127.0.0.1:%d/" % app.port
     print("The protected app keeps running at %s (events: %s)." % (url, app.events_file))
-    print("Try the attacks above in its forms; press Ctrl-C to stop.")
+    print("Try the attacks above in its forms; press Ctrl-C to stop. (After the brute force, logins from")
+    print("127.0.0.1 are refused for %d s.)" % ATO_BLOCK_SECONDS)
     sys.stdout.flush()
     app.wait()
     print()
@@ -293,8 +314,27 @@ def match_events(results, events):
     return matched
 
 
+def warning_events(results, matched, events):
+    """``{event id: result index}`` of the events a stopped attack's ``first`` requests raised on its path.
+
+    The brute force's wrong guesses are answered as usual, and the last one flags the client: an
+    ``account_takeover`` event, not blocked, before the one of the refused login.
+    """
+    found = {}
+    taken = set(e.get("event_id") for e in matched.values())
+    for i in matched:
+        step = results[i].step
+        for event in events:
+            if step.first and event.get("event_id") not in taken and not event.get("blocked") \
+                    and event.get("attack_type") == step.protection \
+                    and (event.get("request") or {}).get("path") == step.path.split("?")[0]:
+                found[event.get("event_id")] = i
+                taken.add(event.get("event_id"))
+    return found
+
+
 def per_protection(results, matched):
-    """``sqli 4/4 blocked; xss 1/1 escaped``: the attacks each protection stopped, in the script's order."""
+    """``["sqli 4/4 blocked", "xss 1/1 escaped"]``: what each protection stopped, in the script's order."""
     counts = collections.OrderedDict()
     for i, result in enumerate(results):
         if result.step.kind == "attack":
@@ -306,7 +346,7 @@ def per_protection(results, matched):
     for protection, (total, stopped) in counts.items():
         how = ", ".join("%d/%d %s" % (n, total, word) for word, n in stopped.items())
         parts.append("%s %s" % (protection, how or "0/%d stopped" % total))
-    return "; ".join(parts)
+    return parts
 
 
 def _event_verdict(event):
@@ -331,19 +371,28 @@ def report(results, events_file, served_by_hand=False):
           "without the agent, %d attack event(s)"
           % (len(stopped), len(attacks), len([r for r in stopped if r.verdict == "blocked"]),
              len([r for r in stopped if r.verdict == "escaped"]), len(same), len(benign), len(events)))
-    print("   per protection: %s" % per_protection(results, matched))
+    lines = [[]]
+    for entry in per_protection(results, matched):  # wrapped between entries
+        if lines[-1] and len("; ".join(lines[-1] + [entry])) > 80:
+            lines.append([])
+        lines[-1].append(entry)
+    print("   per protection: " + ";\n                   ".join("; ".join(line) for line in lines))
     verdicts = dict((e.get("event_id"), results[i].verdict) for i, e in matched.items())
+    warnings = warning_events(results, matched, events)
+    verdicts.update((event_id, "flagged the client") for event_id in warnings)
     for event in events:
         marker = "" if event.get("event_id") in verdicts else " (not one of the scripted requests)"
         how = verdicts.get(event.get("event_id")) or _event_verdict(event)
         source = event.get("input") or {}
-        print("   event %s: %-15s %s, input %s '%s'%s" % (
-            event.get("event_id"), event.get("attack_type"), how, source.get("source"), source.get("name"),
-            marker))
+        why = "input %s '%s'" % (source.get("source"), source.get("name"))
+        if event.get("attack_type") == "account_takeover":
+            why = "rule %s" % event.get("rule")
+        print("   event %s: %-16s %s, %s%s"
+              % (event.get("event_id"), event.get("attack_type"), how, why, marker))
     print("\nEvents file: %s" % events_file)
     print("Read it with: sqreen events %s" % events_file)
     ok = len(stopped) == len(attacks) and len(same) == len(benign) \
-        and (served_by_hand or len(events) == len(attacks))
+        and (served_by_hand or len(events) == len(attacks) + len(warnings))
     if not ok:
         print("The agent did not behave as expected; the protected app's log follows.", file=sys.stderr)
         sys.stdout.flush()

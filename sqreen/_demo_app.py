@@ -7,9 +7,11 @@ it right with a bound parameter. Beside them, one page per other mistake
 the agent catches: a host check that pastes the host into a shell command,
 a report download that pastes the name after the reports directory, a page
 preview that fetches whatever URL it is given, and a greeting that renders
-the name unescaped. Everything they touch is local: the command only
-echoes, the files are the demo's own (or the system's), and the preview
-fetches pages of this same app on loopback, or ``file:`` URLs.
+the name unescaped. The login reports each attempt to the agent
+(``sqreen.auth_track``, a no-op without it), for its account-takeover
+protection. Everything they touch is local: the command only echoes, the
+files are the demo's own (or the system's), and the preview fetches pages
+of this same app on loopback, or ``file:`` URLs.
 The login form is POSTed, the others are GET requests: the agent inspects
 query strings and form bodies alike.
 Run as ``python -m sqreen._demo_app DB PORT [--agent]``: it binds 127.0.0.1 (port 0 picks a free one), prints
@@ -84,6 +86,8 @@ def make_app(db_path):
     """The Flask app, on the database file ``db_path``."""
     import flask
 
+    import sqreen
+
     app = flask.Flask("sqreen_demo")
 
     def db():
@@ -99,6 +103,8 @@ def make_app(db_path):
         query = "SELECT name FROM users WHERE name = '%s' AND password = '%s'" % (
             form.get("username", ""), form.get("password", ""))  # VULNERABLE: concatenation
         row = db().execute(query).fetchone()
+        # Failed logins feed the agent's account-takeover protection.
+        sqreen.auth_track(row is not None, username=row[0] if row else form.get("username", ""))
         if row is None:
             return "Invalid credentials", 401
         return u"Welcome, %s! You are logged in." % row[0]

@@ -32,39 +32,47 @@ def runs(out):
     parts = re.split(r"^== \d\. ", out, flags=re.M)
     found = []
     for part in parts[1:3]:
-        lines = part.splitlines()
         found.append([])
-        for head, result in zip(lines, lines[1:]):
-            match = re.match(r"\s+\d+\. (benign|attack) (.+?)\s{2,}", head)
+        for line in part.splitlines():
+            match = re.match(r"\s+\d+\. (benign|attack) (.+?)\s{2,}", line)
             if match:
-                status, verdict = re.match(r"\s+-> (\d+) .*\| (.+)$", result).groups()
-                found[-1].append((match.group(1), match.group(2), int(status), verdict))
+                head = match.groups()
+            result = re.match(r"\s+-> (\d+) .*\| (.+)$", line)
+            if result:  # after its head line, and a brute force's line of wrong guesses
+                found[-1].append(head + (int(result.group(1)), result.group(2)))
     return found
 
 
-#: The attacks in the script's order: (attack_type, verdict with the agent, input name).
-ATTACKS = [("sqli", "blocked", "username"), ("sqli", "blocked", "username"), ("sqli", "blocked", "q"),
-           ("sqli", "blocked", "body"), ("shell_injection", "blocked", "host"),
-           ("path_traversal", "blocked", "name"), ("ssrf", "blocked", "url"), ("ssrf", "blocked", "url"),
-           ("xss", "escaped", "name")]
+#: The events in the order of the attacks, as the report lists them: (attack_type, verdict, why).
+EVENTS = [("sqli", "blocked", "input form 'username'"), ("sqli", "blocked", "input form 'username'"),
+          ("sqli", "blocked", "input query 'q'"), ("sqli", "blocked", "input query 'body'"),
+          ("shell_injection", "blocked", "input query 'host'"),
+          ("path_traversal", "blocked", "input query 'name'"),
+          ("ssrf", "blocked", "input query 'url'"), ("ssrf", "blocked", "input query 'url'"),
+          ("xss", "escaped", "input query 'name'"),
+          ("account_takeover", "flagged the client", "rule ato-user-failures"),  # the 5th wrong guess
+          ("account_takeover", "blocked", "rule ato-blocked-ip")]  # the right password, refused
+ATTACKS = 10
 BENIGN = 9
+WORKED = "no agent: the attack WORKED"
 
 
 def test_the_demo_succeeds(demo):
     code, out, err = demo
     assert code == 0, (out, err)
-    assert ("== Result: 9/9 attacks stopped (8 blocked, 1 escaped), 9/9 benign requests answered as without "
-            "the agent, 9 attack event(s)") in out
-    assert ("per protection: sqli 4/4 blocked; shell_injection 1/1 blocked; path_traversal 1/1 blocked; "
-            "ssrf 2/2 blocked; xss 1/1 escaped") in out
+    assert ("== Result: 10/10 attacks stopped (9 blocked, 1 escaped), 9/9 benign requests answered as "
+            "without the agent, 11 attack event(s)") in out
+    summary = re.search(r"per protection: (.*\n.*)", out).group(1)
+    assert " ".join(summary.split()) == ("sqli 4/4 blocked; shell_injection 1/1 blocked; path_traversal 1/1 "
+                                         "blocked; ssrf 2/2 blocked; xss 1/1 escaped; "
+                                         "account_takeover 1/1 blocked")
 
 
 def test_without_the_agent_the_attacks_work(demo):
     without, _ = runs(demo[1])
-    assert len(without) == BENIGN + len(ATTACKS) and all(status == 200 for _, _, status, _ in without)
+    assert len(without) == BENIGN + ATTACKS and all(status == 200 for _, _, status, _ in without)
     attacks = [verdict for kind, _, _, verdict in without if kind == "attack"]
-    assert attacks == ["no agent: the attack WORKED"] * 3 + ["no agent: its effect shows below"] + \
-        ["no agent: the attack WORKED"] * 5
+    assert attacks == [WORKED] * 3 + ["no agent: its effect shows below"] + [WORKED] * 6
     out = demo[1].split("== 2.")[0]
     assert "Welcome, admin!" in out and "s3cr3t-admin-pw" in out  # bypass and extraction
     assert "admin's password in the database afterwards: 'pwned'" in out  # the stacked query ran
@@ -72,23 +80,28 @@ def test_without_the_agent_the_attacks_work(demo):
     assert "secret_key = demo-SECRET-key" in out  # the file outside the reports directory leaked
     assert "Internal admin console" in out and "root:" in out  # the internal page and the local file fetched
     assert "<p>Hello <script>alert(1)</script>!</p>" in out  # the script reflected
+    assert "(5 wrong guesses first, answered 401, 401, 401, 401, 401; then the right one)" in out
+    assert without[-1][1].startswith("brute force") and without[-1][3] == WORKED  # logged in as alice
 
 
 def test_with_the_agent_attacks_are_stopped_and_benign_requests_answered_alike(demo):
     without, with_agent = runs(demo[1])
-    expected = [("benign", 200)] * BENIGN + [("attack", 403)] * (len(ATTACKS) - 1) + [("attack", 200)]
+    expected = [("benign", 200)] * BENIGN + [("attack", 403)] * (ATTACKS - 2) + [("attack", 200)] \
+        + [("attack", 403)]
     assert [(kind, status) for kind, _, status, _ in with_agent] == expected
     assert [verdict for kind, _, _, verdict in with_agent if kind == "benign"] == ["allowed"] * BENIGN
-    assert with_agent[-1][3] == "ESCAPED by the agent: the page is served with the input escaped"
+    assert with_agent[-2][3] == "ESCAPED by the agent: the page is served with the input escaped"
     assert any("O'Brien" in label for _, label, _, _ in with_agent)  # the apostrophe, through a bound query
     protected = demo[1].split("== 2.")[1]
     assert "Welcome, admin!" not in protected and "s3cr3t-admin-pw" in protected.split("database")[1]
+    assert protected.split("brute force")[1].split("database")[0].count("Welcome, alice!") == 0
     for leak in ("uid=", "secret_key", "Internal admin console", "root:", "<script>"):
         assert leak not in protected
     assert "<p>Hello &lt;script&gt;alert(1)&lt;/script&gt;!</p>" in protected
-    benign_lines = [line for line in demo[1].splitlines() if re.match(r"\s+-> ", line)]
-    assert benign_lines[:BENIGN] == [line.replace("| allowed", "| no agent")
-                                     for line in benign_lines[len(without):len(without) + BENIGN]]
+    assert "(5 wrong guesses first, answered 401, 401, 401, 401, 401; then the right one)" in protected
+    answers = [line for line in demo[1].splitlines() if re.match(r"\s+-> ", line)]
+    assert answers[:BENIGN] == [line.replace("| allowed", "| no agent")
+                                for line in answers[len(without):len(without) + BENIGN]]
 
 
 def test_the_events_file_has_one_event_per_attack(demo):
@@ -98,17 +111,14 @@ def test_the_events_file_has_one_event_per_attack(demo):
     with open(path) as f:
         events = [json.loads(line) for line in f if line.strip()]
     attacks = [e for e in events if e["kind"] == "attack"]
+    assert [e["attack_type"] for e in attacks] == [t for t, _, _ in EVENTS]
     printed = re.findall(r"BLOCKED by the agent, event ([0-9a-f]{32})", out)
-    assert len(printed) == len(ATTACKS) - 1
-    assert [e["event_id"] for e in attacks[:-1]] == printed  # one request at a time: events in order
-    assert [(e["attack_type"], e["input"]["name"]) for e in attacks] == [(t, n) for t, _, n in ATTACKS]
-    assert all(e["blocked"] for e in attacks)  # for XSS: escaped in place
-    assert attacks[-1]["request"]["path"] == "/hello"
-    sources = ["form"] * 2 + ["query"] * (len(ATTACKS) - 2)
-    for event, (_, verdict, name), source in zip(attacks, ATTACKS, sources):
-        shown = (event["event_id"], event["attack_type"], verdict, source, name)
-        line = "event %s: %-15s %s, input %s '%s'\n" % shown
-        assert line in out
+    assert printed == [e["event_id"] for e, (_, verdict, _) in zip(attacks, EVENTS) if verdict == "blocked"]
+    assert all(e["blocked"] for e in attacks[:-2])  # for XSS: escaped in place
+    assert not attacks[-2]["blocked"] and attacks[-1]["blocked"]  # the flag, then the refused login
+    assert attacks[-3]["request"]["path"] == "/hello"
+    for event, (attack_type, verdict, why) in zip(attacks, EVENTS):
+        assert "event %s: %-16s %s, %s\n" % (event["event_id"], attack_type, verdict, why) in out
 
 
 def test_bad_usage():
