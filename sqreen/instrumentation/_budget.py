@@ -8,8 +8,9 @@ counts each skip. Blocking and bookkeeping callbacks are never skipped.
 
 The budget lives in a context variable on Python 3.7+ (so concurrent
 asyncio tasks each have their own) and in a thread-local on older Pythons.
-When no budget was ever opened the dispatch does not even look it up, and
-when none is open for the current request nothing is timed.
+Until the first budget opens the generated dispatch has no budget code at
+all (the hook points are rebuilt with it then, see ``on_enable``); after
+that, when none is open for the current request nothing is timed.
 """
 import time
 
@@ -19,8 +20,12 @@ clock = getattr(time, "perf_counter", time.time)
 
 SKIP_COUNTER = "instrumentation.budget_skip"
 
-# Flipped by the first start(): until then the dispatch skips the lookup.
+# Flipped by the first start(): until then the dispatch has no budget code.
 enabled = False
+
+#: Called without arguments when the first budget opens (the hook points
+#: then rebuild their dispatch with the budget code in it).
+on_enable = []
 
 
 class Budget(object):
@@ -49,11 +54,22 @@ current, _set = _context.slot("budget")
 
 def start(ms):
     """Open a budget of ``ms`` milliseconds for the current request; return it."""
-    global enabled
     budget = Budget(float(ms) / 1000.0)
     _set(budget)
-    enabled = True
+    if not enabled:
+        _enable()
     return budget
+
+
+def _enable():
+    global enabled
+    enabled = True  # before the rebuild: a hook point built meanwhile sees it
+    for listener in list(on_enable):
+        try:
+            listener()
+        except Exception:
+            _log.log_once("instrumentation.budget_enable", "sqreen: enabling the time budget failed",
+                          exc_info=True)
 
 
 def stop():

@@ -5,6 +5,8 @@ call. Callbacks change rarely, so each time they do the hook point writes
 straight-line Python for the new set: each callback is called by name, its
 errors caught in place, the re-entrancy flag set around each chain, the
 time spent in each chain added to the request's budget when one is open.
+Until the first budget opens (``_budget.enabled``) the text has no budget
+code at all; the hook points are rebuilt then.
 Only the rare cases leave it for the generic loops in ``HookPoint``: a
 callback returning an action, a failing call with failing callbacks.
 
@@ -17,7 +19,8 @@ call the original copy directly with the parameters they received.
 PREFIX = "_sqreen_"
 
 
-def body(chains, instance, args, kwargs, invoke, bound, ref=lambda name: name, resume=None, live=None):
+def body(chains, instance, args, kwargs, invoke, bound, ref=lambda name: name, resume=None, live=None,
+         timed=True):
     """Source lines (unindented) of a dispatch for ``chains`` = (pre, post, failing).
 
     ``instance``, ``args`` and ``kwargs`` are expressions for the callbacks'
@@ -38,11 +41,14 @@ def body(chains, instance, args, kwargs, invoke, bound, ref=lambda name: name, r
     which the caller binds: a module's own ``Exception`` must not matter).
     Callbacks are called by name; other objects are written ``ref(name)``,
     an expression the caller chooses (the trampolines make them constants).
+    ``timed``: False leaves out every look-up and use of the budget (no
+    budget was ever opened: the callbacks run untimed, none is skipped).
     """
     pre, post, failing = chains
     objects = {}
     view = "%s, _sqreen_args, _sqreen_kwargs" % instance
-    hp, budget = ref("_sqreen_hp"), ref("_sqreen_budget")
+    hp = ref("_sqreen_hp")
+    budget = ref("_sqreen_budget") if timed else None
     if resume is None:
         resume = "%s.resume(%%(at)s, %%(action)s, %%(bound)s, %%(view)s)" % hp
     suspends = "yield" in invoke or "await" in invoke
@@ -60,7 +66,7 @@ def body(chains, instance, args, kwargs, invoke, bound, ref=lambda name: name, r
         ]
     if pre:
         lines += _chain_start(budget)
-        lines += _indent(_pre_levels(pre, view, objects, ref), 1)
+        lines += _indent(_pre_levels(pre, view, objects, ref, budget), 1)
         lines += _chain_end(budget) + [
             "if _sqreen_act is not None:",
             "    return " + resume % dict(at="_sqreen_rest", action="_sqreen_act", bound=bound, view=view),
@@ -70,7 +76,8 @@ def body(chains, instance, args, kwargs, invoke, bound, ref=lambda name: name, r
             "try:",
             "    _sqreen_result = " + invoke,
             "except %s as _sqreen_exc:" % ref("_sqreen_Exception"),
-            "    _sqreen_act = %s.run_failing(_sqreen_st, _sqreen_b, %s, _sqreen_exc)" % (hp, view),
+            "    _sqreen_act = %s.run_failing(_sqreen_st, %s, %s, _sqreen_exc)" % (
+                hp, "_sqreen_b" if timed else "None", view),
             "    if _sqreen_act is None:",
             "        raise",
             "    return _sqreen_act.value",
@@ -85,7 +92,7 @@ def body(chains, instance, args, kwargs, invoke, bound, ref=lambda name: name, r
             name = "%spost%d" % (PREFIX, index)
             objects[name] = callback
             arguments = "%s, _sqreen_result" % view
-            lines += _indent(_guarded(name, "post", arguments, interruptible, ref), 1)
+            lines += _indent(_guarded(name, "post", arguments, interruptible and timed, ref), 1)
             lines += [
                 "    if _sqreen_act is not None:",
                 "        _sqreen_result = %s.post_action(%s, _sqreen_act, _sqreen_result)" % (hp, name),
@@ -106,18 +113,21 @@ def _enter(ref):
 
 
 def _budget_lookup(budget):
+    if budget is None:
+        return []
     return ["_sqreen_b = %s.current() if %s.enabled else None" % (budget, budget)]
 
 
-def _pre_levels(pre, view, objects, ref):
+def _pre_levels(pre, view, objects, ref, budget):
     """Each pre callback runs only while the ones before it returned None."""
     lines = []
+    timed = budget is not None
     for index in reversed(range(len(pre))):
         name = "%spre%d" % (PREFIX, index)
         rest = "%srest%d" % (PREFIX, index)
         objects[name] = pre[index][0]
         objects[rest] = (pre[index][0], pre[index + 1:])
-        level = _guarded(name, "pre", view, pre[index][1], ref)
+        level = _guarded(name, "pre", view, pre[index][1] and timed, ref)
         if lines:
             level += ["if _sqreen_act is None:"] + _indent(lines, 1) + ["else:"]
         else:
@@ -145,6 +155,8 @@ def _guarded(name, stage, arguments, interruptible, ref):
 
 
 def _chain_start(budget):
+    if budget is None:
+        return ["_sqreen_st[0] = True", "try:"]
     return [
         "_sqreen_st[0] = True",
         "if _sqreen_b is not None:",
@@ -154,6 +166,8 @@ def _chain_start(budget):
 
 
 def _chain_end(budget):
+    if budget is None:
+        return ["finally:", "    _sqreen_st[0] = False"]
     return [
         "finally:",
         "    _sqreen_st[0] = False",

@@ -32,6 +32,7 @@ for every chain. This module stays Python 2.7 compatible.
 """
 import sys
 import threading
+import weakref
 
 from .. import _log
 from . import _budget, _dispatch
@@ -158,6 +159,8 @@ class HookPoint(object):
         self._regs = []
         self._lock = threading.Lock()
         self._seq = 0
+        with _points_lock:  # before reading _budget.enabled (see _budget_enabled)
+            _points.add(self)
         self._rebuild()
 
     def __repr__(self):
@@ -209,9 +212,15 @@ class HookPoint(object):
         """The current ``(pre, post, failing)`` chains."""
         return self.pre, self.post, self.failing
 
+    def refresh(self):
+        """Rebuild the dispatch for the same callbacks (the budget was enabled)."""
+        with self._lock:
+            if self._regs:
+                self._rebuild()
+
     def _generate_call(self):
         lines, objects = _dispatch.body(self.chains(), "instance", "args", "kwargs",
-                                        "wrapped(*args, **kwargs)", "wrapped")
+                                        "wrapped(*args, **kwargs)", "wrapped", timed=_budget.enabled)
         objects.update(dispatch_objects(self))
         source = _dispatch.function_source("call", "wrapped, instance, args, kwargs", lines)
         exec(compile(source, "<sqreen dispatch>", "exec"), objects)
@@ -367,6 +376,22 @@ class HookPoint(object):
             "sqreen: %s callback %s on %s returned %r, which means nothing there; ignoring it",
             stage, name, self.name, action,
         )
+
+
+# Every hook point, so that the first budget to open can rebuild them all
+# (the lock: a hook point made by another thread must not break the copy).
+_points = weakref.WeakSet()
+_points_lock = threading.Lock()
+
+
+def _budget_enabled():
+    with _points_lock:
+        points = list(_points)
+    for hookpoint in points:
+        hookpoint.refresh()
+
+
+_budget.on_enable.append(_budget_enabled)
 
 
 def dispatch_objects(hookpoint):

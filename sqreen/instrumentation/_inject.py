@@ -26,7 +26,7 @@ import keyword
 import sys
 import types
 
-from . import _dispatch, _hookpoint, _inject_async
+from . import _budget, _dispatch, _hookpoint, _inject_async
 
 CO_VARARGS = 0x04
 CO_VARKEYWORDS = 0x08
@@ -187,7 +187,7 @@ def _source(code, kind, hookpoint, copy):
                 suspend, drive, _constant("_sqreen_hp"))
         lines, objects = _dispatch.body(hookpoint.chains(), parts["instance"], parts["args"],
                                         parts["kwargs"], parts["invoke"], parts["bound"], _constant, resume,
-                                        live="_sqreen_live")
+                                        live="_sqreen_live", timed=_budget.enabled)
     if flags & _KIND_FLAGS:
         objects["_sqreen_lib"] = _inject_async
     objects.update(_hookpoint.dispatch_objects(hookpoint))
