@@ -8,9 +8,12 @@ counts each skip. Blocking and bookkeeping callbacks are never skipped.
 
 The budget lives in a context variable on Python 3.7+ (so concurrent
 asyncio tasks each have their own) and in a thread-local on older Pythons.
-Until the first budget opens the generated dispatch has no budget code at
-all (the hook points are rebuilt with it then, see ``on_enable``); after
-that, when none is open for the current request nothing is timed.
+Timing is only worth its clock reads (four per hooked call) when there is
+something to skip: until a budget has opened *and* an interruptible
+callback has been registered, the generated dispatch has no budget code at
+all (the hook points are rebuilt with it then, see ``on_enable``), and
+``spent()`` stays 0. After that, when no budget is open for the current
+request nothing is timed.
 """
 import time
 
@@ -20,8 +23,11 @@ clock = getattr(time, "perf_counter", time.time)
 
 SKIP_COUNTER = "instrumentation.budget_skip"
 
-# Flipped by the first start(): until then the dispatch has no budget code.
+# Flipped once a budget has opened and an interruptible callback exists: until
+# then the dispatch has no budget code.
 enabled = False
+_opened = [False]  # a budget has been started
+_wanted = [False]  # an interruptible callback has been registered
 
 #: Called without arguments when the first budget opens (the hook points
 #: then rebuild their dispatch with the budget code in it).
@@ -57,12 +63,24 @@ def start(ms):
     budget = Budget(float(ms) / 1000.0)
     _set(budget)
     if not enabled:
-        _enable()
+        _opened[0] = True
+        if _wanted[0]:
+            _enable()
     return budget
+
+
+def want():
+    """Note that an interruptible callback exists: callbacks are timed from now (or the first budget) on."""
+    if not enabled:
+        _wanted[0] = True
+        if _opened[0]:
+            _enable()
 
 
 def _enable():
     global enabled
+    if enabled:
+        return
     enabled = True  # before the rebuild: a hook point built meanwhile sees it
     for listener in list(on_enable):
         try:

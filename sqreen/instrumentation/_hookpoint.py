@@ -178,6 +178,8 @@ class HookPoint(object):
             reg = Registration(self, pre, post, failing, priority, bool(interruptible), self._seq)
             self._regs.append(reg)
             self._rebuild()
+        if interruptible and not _budget.enabled:
+            _budget.want()  # outside our lock: enabling rebuilds every hook point, this one included
         return reg
 
     def discard(self, reg):

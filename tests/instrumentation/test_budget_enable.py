@@ -62,3 +62,40 @@ def test_hooks_made_before_the_first_budget_get_timed_once_it_opens():
         assert untimed == [both, 0], name  # no budget ever opened: no clock read
         assert timed == [both, 5], name  # start and end of each chain, the pre's budget check
         assert spent == [[name + ":post"], 1], name  # the interruptible pre is skipped
+
+
+NOTHING_TO_SKIP = """
+import json
+from sqreen.instrumentation import _budget, budget
+from sqreen.instrumentation._hookpoint import HookPoint
+
+readings = []
+real = _budget.clock
+_budget.clock = lambda: readings.append(1) or real()
+
+def target(a):
+    return a
+
+hp = HookPoint("t")
+hp.add(pre=lambda i, a, k: None, post=lambda i, a, k, r: None)
+result = []
+for step in ("blocking only", "interruptible added"):
+    if step == "interruptible added":
+        hp.add(pre=lambda i, a, k: None, interruptible=True)
+    del readings[:]
+    budget.start(1000)
+    try:
+        hp.call(target, None, (1,), {})
+        result.append([step, len(readings), budget.spent() > 0])
+    finally:
+        budget.stop()
+print(json.dumps(result))
+"""
+
+
+def test_no_clock_read_while_no_callback_can_be_skipped():
+    # Timing only serves skipping interruptible callbacks: with none registered, a
+    # request's hooked calls read no clock, even with a budget open.
+    _, out, _ = run_python(NOTHING_TO_SKIP)
+    assert json.loads(out.strip().splitlines()[-1]) == [["blocking only", 0, False],
+                                                        ["interruptible added", 5, True]]  # + its check

@@ -171,10 +171,10 @@ def test_time_is_measured_only_while_a_budget_is_open(monkeypatch, entry):
         namespace = {}
         exec("def f(a, b=0):\n    return (a, b)\n", namespace)
         f = namespace["f"]
-        hook(f, pre=lambda *a: None, post=lambda *a: None, mechanism="inject")
+        hook(f, pre=lambda *a: None, post=lambda *a: None, mechanism="inject", interruptible=True)
     else:
         hp = HookPoint("t")
-        hp.add(pre=lambda *a: None, post=lambda *a: None)
+        hp.add(pre=lambda *a: None, post=lambda *a: None, interruptible=True)
         f = lambda *args: hp.call(target, None, args, {})  # noqa: E731
     f(1)
     assert readings == []
@@ -183,7 +183,7 @@ def test_time_is_measured_only_while_a_budget_is_open(monkeypatch, entry):
         f(1)
     finally:
         budget.stop()
-    assert len(readings) == 4  # start and end of each chain
+    assert len(readings) == 6  # start and end of each chain, and each interruptible callback's budget check
 
 
 BUDGET_TASKS = """
