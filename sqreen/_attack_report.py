@@ -31,6 +31,18 @@ def blocking():
     return cfg is not None and cfg.mode == "block"
 
 
+def _event(attack_type, request, rule, blocked, source, name, value, detail):
+    """The attack event for ``request``, with its user when one identified it."""
+    from sqreen import _events
+
+    event = _events.attack_event(attack_type, request=request.event_dict(), rule=rule, blocked=blocked,
+                                 source=source, name=name, value=value, detail=detail)
+    users = sys.modules.get("sqreen._users")  # loaded once the SDK or an auth hook ran
+    if users is not None:
+        users.stamp(event, request)
+    return event
+
+
 def report(attack_type, source, name, value, rule=None, detail=None, request=None):
     """Report an attack on the current request; raise ``RequestBlocked`` in block mode.
 
@@ -42,14 +54,8 @@ def report(attack_type, source, name, value, rule=None, detail=None, request=Non
         request = request if request is not None else _request.current()
         if request is None:
             return None
-        from sqreen import _events
-
         block = blocking()
-        event = _events.attack_event(attack_type, request=request.event_dict(), rule=rule, blocked=block,
-                                     source=source, name=name, value=value, detail=detail)
-        users = sys.modules.get("sqreen._users")  # loaded once the SDK or an auth hook ran
-        if users is not None:
-            users.stamp(event, request)
+        event = _event(attack_type, request, rule, block, source, name, value, detail)
     except Exception:
         _log.log_once("attack_report:" + str(attack_type), "sqreen: cannot build the %s event; the call "
                       "goes on", attack_type, exc_info=True)
@@ -89,13 +95,12 @@ def defused(attack, request=None):
         request = request if request is not None else _request.current()
         if request is None:
             return None
-        from sqreen import _events, _reporter
+        from sqreen import _reporter
 
         source, name, value = attack.input
         detail = dict(attack.detail or {}, reason=attack.reason)
         kind = attack.attack_type
-        event = _events.attack_event(kind, request=request.event_dict(), rule=kind, blocked=blocking(),
-                                     source=source, name=name, value=value, detail=detail)
+        event = _event(kind, request, kind, blocking(), source, name, value, detail)
         _reporter.report(event)
     except Exception:
         _log.log_once("attack_report:defused", "sqreen: cannot report an attack event", exc_info=True)

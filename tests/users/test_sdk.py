@@ -96,10 +96,15 @@ def test_identify_ties_the_request_and_its_later_events_to_the_user(agent):
     assert agent.events[1]["user"] == {"email": "bob@example.com"}
     _attack_report.report("sqli", "query", "q", "' OR 1=1", rule="test", request=request)
     assert agent.events[2]["kind"] == "attack" and agent.events[2]["user"] == {"email": "bob@example.com"}
+    # an attack the integration defuses itself (XSS escaped in place) carries the user too
+    from sqreen.protections._attack import Attack
+
+    _attack_report.defused(Attack("xss", ("query", "q", "<script>"), "tag", {}), request=request)
+    assert agent.events[3]["kind"] == "attack" and agent.events[3]["user"] == {"email": "bob@example.com"}
     # a later request is somebody else
     in_request()
     sqreen.track("viewed")
-    assert "user" not in agent.events[3]
+    assert "user" not in agent.events[4]
 
 
 def test_identify_and_signup_need_identifiers(agent):
