@@ -6,10 +6,10 @@ import os
 
 import pytest
 
-from sqreen import _log, _request, wsgi
+from sqreen import _log, _request
 from sqreen.instrumentation import _budget
 from tests.helpers import require_service, run_python
-from tests.web.conftest import Agent, make_environ, serve
+from tests.web.conftest import Agent, in_request
 
 psycopg2 = pytest.importorskip("psycopg2")
 import psycopg2.extensions  # noqa: E402
@@ -31,22 +31,6 @@ def agent(monkeypatch, tmpdir):
     yield Agent(monkeypatch, str(tmpdir))
     _request.deactivate()
     _budget.stop()
-
-
-def in_request(agent, func, query="", mode="monitor"):
-    """Serve a request (query string ``query``) through the middleware; ``func(request)`` is the app.
-
-    Returns (served, [what func returned]).
-    """
-    agent.configure(mode=mode)
-    results = []
-
-    def app(environ, start_response):
-        results.append(func(wsgi.current_request()))
-        start_response("200 OK", [("Content-Type", "text/plain")])
-        return [b"ok"]
-
-    return serve(wsgi.middleware(app), make_environ("/", query=query)), results
 
 
 def qs(**params):

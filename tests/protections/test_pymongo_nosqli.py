@@ -2,12 +2,9 @@
 against the tests' wire-level MongoDB server (and a real one when ``SQREEN_TEST_MONGODB_URL`` is set)."""
 from __future__ import unicode_literals
 
-import json
-
 import pytest
 
-from sqreen import wsgi
-from tests.web.conftest import Agent, make_environ, serve
+from tests.web.conftest import Agent, in_request
 
 pymongo = pytest.importorskip("pymongo")
 pytest.importorskip("mongomock")
@@ -40,25 +37,6 @@ def users(target):
 @pytest.fixture
 def agent(monkeypatch, tmpdir):
     return Agent(monkeypatch, str(tmpdir))
-
-
-def in_request(agent, func, mode="monitor", body=None, query=""):
-    """Serve one request (JSON ``body``, query string ``query``); ``func(request)`` is the app.
-
-    Returns (served, [what func returned]).
-    """
-    agent.configure(mode=mode)
-    results = []
-
-    def app(environ, start_response):
-        results.append(func(wsgi.current_request()))
-        start_response("200 OK", [("Content-Type", "text/plain")])
-        return [b"ok"]
-
-    data = json.dumps(body).encode("utf-8") if body is not None else None
-    environ = make_environ("/", method="POST" if data else "GET", query=query, body=data,
-                           content_type="application/json" if data else None)
-    return serve(wsgi.middleware(app), environ), results
 
 
 def body_of(request):

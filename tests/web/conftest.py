@@ -124,3 +124,27 @@ def serve(app, environ, stop_after=None):
         if close is not None:
             close()
     return served
+
+
+def in_request(agent, func, query="", mode="monitor", body=None):
+    """Serve one request through the middleware in ``mode``; ``func(request)`` is the app.
+
+    ``query`` is the query string; a JSON-serialisable ``body`` makes it a POST
+    of that JSON. Returns (served, [what func returned]).
+    """
+    import json
+
+    from sqreen import wsgi
+
+    agent.configure(mode=mode)
+    results = []
+
+    def app(environ, start_response):
+        results.append(func(wsgi.current_request()))
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    data = json.dumps(body).encode("utf-8") if body is not None else None
+    environ = make_environ("/", method="POST" if data else "GET", query=query, body=data,
+                           content_type="application/json" if data else None)
+    return serve(wsgi.middleware(app), environ), results
