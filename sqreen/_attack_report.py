@@ -12,11 +12,27 @@ on. Outside a request nothing happens: no attacker input can be to blame.
 Only ``RequestBlocked`` ever leaves these functions; any other error is
 logged once, counted, and the sensitive call goes on.
 """
+import importlib
 import sys
 
 import six
 
 from sqreen import _log, _request
+
+_protections = {}
+
+
+def protection_module(name):
+    """The module ``sqreen.protections.<name>``, imported on first use.
+
+    Start-up loads no protection; a ``from ... import`` inside a hot
+    callback would run the import system's Python code on every call.
+    """
+    module = _protections.get(name)
+    if module is None:
+        module = _protections[name] = importlib.import_module("sqreen.protections." + name)
+    return module
+
 
 #: The event's ``attack_type`` and ``rule`` for an SQL injection.
 SQLI = "sqli"
@@ -144,9 +160,7 @@ def check_sql(query, dialect, driver=None):
         inputs = request.inputs()
         if not inputs:
             return None
-        from sqreen.protections import _sql_injection
-
-        attack = _sql_injection.check(query, dialect, inputs)
+        attack = protection_module("_sql_injection").check(query, dialect, inputs)
     except Exception:
         _log.log_once("attack_report:check_sql", "sqreen: SQL injection check failed; the query runs",
                       exc_info=True)

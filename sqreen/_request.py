@@ -142,8 +142,13 @@ class Request(object):
         return self._cached("headers", self._headers)
 
     def _headers(self):
-        headers = {}
         names = _HEADER_NAMES
+        try:  # every key met before: one comprehension (the common case, read on every request)
+            return {names[key]: value for key, value in self.environ.items()
+                    if names[key] and (value or key[0] == "H")}
+        except KeyError:
+            pass
+        headers = {}
         for key, value in self.environ.items():
             name = names.get(key)
             if name is None:

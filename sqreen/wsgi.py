@@ -8,7 +8,8 @@ happens at the edges of a request:
 * at the start, the client IP is checked against ``ip_allowlist`` (the
   request then runs with every protection off) and ``ip_blocklist`` (an
   attack event; in ``block`` mode a 403 page instead of the app), and the
-  per-request time budget (``performance_budget_ms``) is opened;
+  per-request time budget (``performance_budget_ms``) is opened once some
+  callback is interruptible (until then it would skip nothing);
 * when a protection raises ``RequestBlocked`` anywhere in the app, the
   client gets a 403 page (HTML, or JSON when ``Accept`` prefers it) with
   the id of the event the protection reported, in place of the app's own
@@ -193,7 +194,8 @@ def _begin(environ):
                 return None, event_id
         previous = current_request()
         _request.activate(request)
-        opened = bool(settings.budget_ms) and not request.allowlisted
+        # A budget only serves to skip interruptible callbacks: none registered, none opened.
+        opened = bool(settings.budget_ms) and not request.allowlisted and budget.needed()
         if opened:
             budget.start(settings.budget_ms)
         return _Scope(request, previous, opened), None

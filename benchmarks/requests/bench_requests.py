@@ -105,7 +105,7 @@ def get(port, path, timeout=10):
 class Server(object):
     """gunicorn (one sync worker) serving one framework's app, with the agent or without."""
 
-    def __init__(self, framework, agent, tmp):
+    def __init__(self, framework, agent, tmp, prefix=()):
         self.name = "%s, agent %s" % (framework, "on" if agent else "off")
         self.port = free_port()
         self.log_path = os.path.join(tmp, "%s-%s.log" % (framework, "on" if agent else "off"))
@@ -122,11 +122,11 @@ class Server(object):
         else:
             cmd = gunicorn
         self.log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(cmd, cwd=HERE, env=env, stdout=self.log, stderr=subprocess.STDOUT,
-                                     preexec_fn=pin(0), start_new_session=True)
+        self.proc = subprocess.Popen(list(prefix) + cmd, cwd=HERE, env=env, stdout=self.log,
+                                     stderr=subprocess.STDOUT, preexec_fn=pin(0), start_new_session=True)
 
-    def wait_ready(self):
-        for _ in range(300):  # 30 s at most
+    def wait_ready(self, seconds=30):
+        for _ in range(int(seconds * 10)):
             if self.proc.poll() is not None:
                 break
             try:

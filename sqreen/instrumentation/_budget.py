@@ -12,8 +12,9 @@ Timing is only worth its clock reads (four per hooked call) when there is
 something to skip: until a budget has opened *and* an interruptible
 callback has been registered, the generated dispatch has no budget code at
 all (the hook points are rebuilt with it then, see ``on_enable``), and
-``spent()`` stays 0. After that, when no budget is open for the current
-request nothing is timed.
+``spent()`` stays 0; the request layer asks ``needed()`` and opens no budget
+before. After that, when no budget is open for the current request nothing
+is timed.
 """
 import time
 
@@ -67,6 +68,15 @@ def start(ms):
         if _wanted[0]:
             _enable()
     return budget
+
+
+def needed():
+    """True once an interruptible callback exists: before that a budget would skip nothing.
+
+    The request layer opens no budget until then, saving each request the
+    budget's bookkeeping.
+    """
+    return _wanted[0]
 
 
 def want():

@@ -73,8 +73,7 @@ def check(documents, method, namespace=None):
         inputs = request.inputs()
         if not inputs:
             return None
-        from sqreen.protections import _nosql_injection
-
+        _nosql_injection = _attack_report.protection_module("_nosql_injection")
         operators = request._cached("nosql_operators",
                                     lambda: _nosql_injection.request_operators(inputs, request.json))
         attack = _nosql_injection.check(documents, inputs, operators=operators)

@@ -43,9 +43,13 @@ except ImportError:  # Python 2.7
 #: The ``attack_type`` of the events.
 XSS = "xss"
 
-# A quick test whether a value can change a page's structure anywhere.
-_MARKUP = re.compile(r"""<[a-z/!?]|["'`>]|on[a-z]+\s*=|\s[^\s=]*=|\$\{""", re.I)
-_URL_HINT = re.compile(r"[:&]")
+# A quick test whether a value can change a page's structure anywhere: a quote, ``>``, a tag
+# opening, ``${``, an ``on...=`` handler or a ``name=`` after white space. Every header of every
+# request goes through it, so each regex starts with a set of characters (the engine then skips
+# to the next candidate instead of trying each alternative at every position).
+_MARKUP_CHARS = re.compile(r"""[<"'`>$](?:(?<=<)[a-z/!?]|(?<=\$)\{|(?<=["'`>]))""", re.I)
+_SPACE = re.compile(r"\s")
+_HANDLER_ASSIGNMENT = re.compile(r"on[a-z]+\s*=", re.I)
 # A data: URL is a page (or runs a script) when its media type is HTML, XML, SVG or a script.
 _ACTIVE_DATA = re.compile(r"data:[^,;]*(?:html|xml|svg|script)")
 _LEADING = re.compile(u"^[\x00-\x20]+")
@@ -64,7 +68,7 @@ RAW_TEXT = frozenset(("script", "style", "textarea", "title", "xmp", "iframe", "
 
 _OPEN = re.compile(r"<(?:!--|[!?]|/?[a-zA-Z])")
 _SPACE_SLASH = re.compile(r"[\s/]*")
-_SPACE = re.compile(r"\s*")
+_SPACES = re.compile(r"\s*")
 _NAME = re.compile(r"[^\s/>][^\s/>=]*")
 _UNQUOTED = re.compile(r"[^\s>]*")
 _TAG_NAME = re.compile(r"[^\s/>]+")
@@ -94,11 +98,27 @@ def dangerous_url(text):
     return not text.startswith("data:") or bool(_ACTIVE_DATA.match(text))
 
 
+def _has_markup(value):
+    if _MARKUP_CHARS.search(value):
+        return True
+    last = value.rfind("=")
+    if last < 0:
+        return False
+    # White space anywhere before an "=" means some " name=" (no "=" in the name) precedes it.
+    return bool(_SPACE.search(value, 0, last) or _HANDLER_ASSIGNMENT.search(value, 0, last + 1))
+
+
+def _could_be_scheme(value):
+    """False when ``value`` (with no ``&``) cannot start with javascript:, vbscript: or data:."""
+    colon = value.find(":")
+    return colon > 0 and value[colon - 1] in "tTaA\t\n\r"
+
+
 def carries_markup(value):
     """True when the text ``value`` could change a page's structure somewhere (cheap pre-filter)."""
-    if _MARKUP.search(value):
+    if _has_markup(value):
         return True
-    return bool(_URL_HINT.search(value)) and dangerous_url(value)
+    return ("&" in value or _could_be_scheme(value)) and dangerous_url(value)
 
 
 def _html_escaped(value):
@@ -116,20 +136,42 @@ def markup_inputs(inputs):
     before the page shows it unescaped).
     """
     out = []
+    known = _texts_known
     for item in inputs:
         value = item[2]
         if isinstance(value, bytes) and not isinstance(value, six.text_type):
             value = value.decode("utf-8", "replace")
         if not isinstance(value, six.text_type) or len(value) < 2:
             continue
-        if carries_markup(value):
-            out.append((item[0], item[1], value, value))
-            escaped = _html_escaped(value)
-            if escaped != value and dangerous_url(value):
-                out.append((item[0], item[1], escaped, value))
-        for decoded in _decoded(value):
-            out.append((item[0], item[1], decoded, value))
+        texts = known.get(value)
+        if texts is None:
+            texts = _texts_to_find(value)
+            if len(value) <= _MAX_KNOWN_LENGTH:
+                if len(known) >= _MAX_KNOWN:
+                    known.clear()
+                known[value] = texts
+        for text in texts:
+            out.append((item[0], item[1], text, value))
     return out
+
+
+# Most values come back request after request (the same User-Agent, Host, Accept...):
+# the texts each one asks to look for are kept, for short values, in a bounded map.
+_texts_known = {}
+_MAX_KNOWN = 4096
+_MAX_KNOWN_LENGTH = 512
+
+
+def _texts_to_find(value):
+    """What :func:`markup_inputs` looks for in a page for the input text ``value`` (a tuple)."""
+    texts = []
+    if carries_markup(value):
+        texts.append(value)
+        escaped = _html_escaped(value)
+        if escaped != value and dangerous_url(value):
+            texts.append(escaped)
+    texts.extend(_decoded(value))
+    return tuple(texts)
 
 
 def _decoded(value):
@@ -139,7 +181,7 @@ def _decoded(value):
         found.append(_unescape(value))
     if "%" in value:
         found.append(_unquote(value))
-    return [text for text in found if text != value and len(text) >= 2 and _MARKUP.search(text)]
+    return [text for text in found if text != value and len(text) >= 2 and _has_markup(text)]
 
 
 # Contexts: (kind, tag, attribute, quote, value_start, content_start)
@@ -168,11 +210,11 @@ def _tag_context(html, j, tag, pos):
         j = name.end()
         if j >= pos:
             return (TAG, tag, None, None, None, None), None
-        k = _SPACE.match(html, j).end()
+        k = _SPACES.match(html, j).end()
         if html[k:k + 1] != "=":
             j = k
             continue
-        k = _SPACE.match(html, k + 1).end()
+        k = _SPACES.match(html, k + 1).end()
         attribute = name.group().lower()
         if k >= pos:
             return (ATTRIBUTE, tag, attribute, "", pos, None), None

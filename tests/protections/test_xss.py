@@ -11,7 +11,11 @@ rendering the neutralized page back through the detector.
 """
 from __future__ import unicode_literals
 
+import re
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sqreen.protections import _xss
 
@@ -265,3 +269,32 @@ def test_page_check_never_raises_into_the_app_and_reports_an_input_once():
     finally:
         _request.deactivate()
     assert _template_xss.check_page("<p><b>x</p>", list) is None  # outside a request
+
+
+# The pre-filter as one regex: what carries_markup's faster parts must agree with.
+_MARKUP_SPEC = re.compile(r"""<[a-z/!?]|["'`>]|on[a-z]+\s*=|\s[^\s=]*=|\$\{""", re.I)
+_SPEC_ALPHABET = "aonONxb1 =\t\n\r<>\"'`${/!?:&;#%jJvVdDtTsScCrRiIpP\u2003\u017f\u212a\u0130\u0131"
+
+
+def _spec_carries_markup(value):
+    if _MARKUP_SPEC.search(value):
+        return True
+    return bool(re.search(r"[:&]", value)) and _xss.dangerous_url(value)
+
+
+@settings(max_examples=3000, deadline=None, derandomize=True)
+@given(st.text(alphabet=_SPEC_ALPHABET, max_size=16),
+       st.sampled_from(["", "javascript:", "JaVa\tscript:", " data:text/html,", "vbscript:",
+                        "&#106;avascript:"]))
+def test_the_markup_prefilter_agrees_with_its_one_regex_spec(value, head):
+    text = head + value
+    assert _xss.carries_markup(text) == _spec_carries_markup(text)
+
+
+def test_markup_inputs_are_the_same_when_a_value_comes_back():
+    inputs = [("header", "user-agent", "Mozilla/5.0 (X11)"), ("query", "q", "<b onclick=x>"),
+              ("query", "u", "javascript:alert(1)&x=<y>"), ("query", "e", "%3Cscript%3E")]
+    first = _xss.markup_inputs(inputs)
+    assert [text for _, _, text, _ in first] == [
+        "<b onclick=x>", "javascript:alert(1)&x=<y>", "javascript:alert(1)&amp;x=&lt;y&gt;", "<script>"]
+    assert _xss.markup_inputs(inputs) == first

@@ -5,7 +5,7 @@ import threading
 import pytest
 
 from sqreen import _blocking, _events, _log, wsgi
-from sqreen.instrumentation import RequestBlocked, budget, hook
+from sqreen.instrumentation import RequestBlocked, _budget, budget, hook
 from tests.web.conftest import make_environ, serve
 
 calls = []
@@ -354,7 +354,8 @@ def test_allowlisted_ip_skips_every_protection(agent, blocking_hook):
     assert seen == [True] and agent.events == []
 
 
-def test_the_time_budget_is_open_for_the_request_only(agent):
+def test_the_time_budget_is_open_for_the_request_only(agent, monkeypatch):
+    monkeypatch.setattr(_budget, "_wanted", [True])  # some callback is interruptible
     agent.configure(performance_budget_ms="7")
     seen = []
 
@@ -367,8 +368,11 @@ def test_the_time_budget_is_open_for_the_request_only(agent):
     assert budget.current() is None
 
 
-def test_no_budget_when_it_is_zero(agent):
-    agent.configure(performance_budget_ms="0")
+@pytest.mark.parametrize("interruptible, limit", [(False, "7"), (True, "0")],
+                         ids=["no-interruptible-callback", "limit-zero"])
+def test_no_budget_when_it_would_skip_nothing(agent, monkeypatch, interruptible, limit):
+    monkeypatch.setattr(_budget, "_wanted", [interruptible])  # whether some callback is interruptible
+    agent.configure(performance_budget_ms=limit)
     seen = []
 
     def app(environ, start_response):
