@@ -62,6 +62,29 @@ def _header_name(key):
     return name
 
 
+#: The keys of an environ, in order -> ``((key, header name), ...)`` of its header keys. A server
+#: builds every environ the same way, so a few layouts (one per set of headers clients send) come
+#: back request after request; bounded, since clients choose their headers.
+_HEADER_KEYS = {}
+_MAX_HEADER_LAYOUTS = 256
+
+
+def _header_keys(layout):
+    names = _HEADER_NAMES
+    pairs = []
+    for key in layout:
+        name = names.get(key)
+        if name is None:
+            name = _header_name(key)
+        if name:
+            pairs.append((key, name))
+    pairs = tuple(pairs)
+    if len(_HEADER_KEYS) >= _MAX_HEADER_LAYOUTS:
+        _HEADER_KEYS.clear()
+    _HEADER_KEYS[layout] = pairs
+    return pairs
+
+
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
@@ -142,20 +165,13 @@ class Request(object):
         return self._cached("headers", self._headers)
 
     def _headers(self):
-        names = _HEADER_NAMES
-        try:  # every key met before: one comprehension (the common case, read on every request)
-            return {names[key]: value for key, value in self.environ.items()
-                    if names[key] and (value or key[0] == "H")}
-        except KeyError:
-            pass
-        headers = {}
-        for key, value in self.environ.items():
-            name = names.get(key)
-            if name is None:
-                name = _header_name(key)
-            if name and (value or key[0] == "H"):  # an empty CONTENT_TYPE / CONTENT_LENGTH is no header
-                headers[name] = value
-        return headers
+        environ = self.environ
+        layout = tuple(environ)
+        pairs = _HEADER_KEYS.get(layout)
+        if pairs is None:
+            pairs = _header_keys(layout)
+        # An empty CONTENT_TYPE / CONTENT_LENGTH is no header.
+        return {name: environ[key] for key, name in pairs if key[0] == "H" or environ[key]}
 
     @property
     def cookies(self):

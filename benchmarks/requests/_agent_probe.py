@@ -3,17 +3,23 @@
 Integrations are imported only when the module they patch is, so the loaded
 ``sqreen.integrations.*`` modules are the ones at work in this process.
 """
+import gc
 import os
 import sys
 
 
-def probe():
+def probe(collect=False):
+    """The facts above; ``collect``: run a full garbage collection first (a measurement's common start)."""
+    if collect:
+        gc.collect()
     runtime = sys.modules.get("sqreen._runtime")
     wsgi = sys.modules.get("sqreen.wsgi")
     return {
         "pid": os.getpid(),
         "status": runtime.status() if runtime is not None else "not imported",
         "request_seen": bool(wsgi is not None and wsgi.current_request() is not None),
+        "gc": {"collections": [stats["collections"] for stats in gc.get_stats()],
+               "objects": len(gc.get_objects())},
         "integrations": sorted(name.rpartition(".")[2] for name in sys.modules
                                if name.startswith("sqreen.integrations.") and sys.modules[name] is not None
                                and not name.rpartition(".")[2].startswith("_")),

@@ -51,7 +51,7 @@ def query(request):
 def agent(request):
     from _agent_probe import probe
 
-    return JsonResponse(probe())
+    return JsonResponse(probe(collect="gc" in request.GET))
 
 
 urlpatterns = [path("hello", hello), path("query", query), path("agent", agent)]

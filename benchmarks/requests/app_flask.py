@@ -33,4 +33,4 @@ def query():
 def agent():
     from _agent_probe import probe
 
-    return flask.jsonify(probe())
+    return flask.jsonify(probe(collect="gc" in flask.request.args))

@@ -11,7 +11,9 @@ agent in monitor mode with every integration active), each run under
 worker's counters are zeroed (``callgrind_control -z``), ``--requests``
 GETs are sent one after another and the counters dumped: the instructions
 the worker executed for them, divided by their number, are its cost per
-request -- HTTP parsing, the app and, when on, the agent.
+request -- HTTP parsing, the app and, when on, the agent. Each window starts
+after a full garbage collection (``/agent?gc=1``), so that a full collection
+falling into one side's window only does not swamp the difference.
 
 Why: on a shared machine the throughput and CPU-time figures of
 ``bench_requests.py`` swing by 10% from run to run, more than the effect
@@ -63,11 +65,15 @@ def measure(server, path, requests, warmup, out_dir):
             raise SystemExit("%s %s: HTTP %s %r" % (server.name, path, status, body[:200]))
     pid = server.worker_pid
     before = set(os.listdir(out_dir))
+    # Both sides start from a full collection: else one full collection (tens of thousands of
+    # objects) landing in one side's window and not the other's outweighs what is measured.
+    bench_requests.get(server.port, "/agent?gc=1", timeout=120)
     control("-z", pid)
     for _ in range(requests):
         bench_requests.get(server.port, path, timeout=120)
     control("-d", pid)
-    total, _ = dumped_total(out_dir, pid, before)
+    total, name = dumped_total(out_dir, pid, before)
+    print("%s %s: %s" % (server.name, path, name), file=sys.stderr)
     return total / float(requests)
 
 
@@ -77,6 +83,8 @@ def main(argv=None):
     parser.add_argument("--endpoints", default="hello,query")
     parser.add_argument("--requests", type=int, default=200, help="measured requests per endpoint")
     parser.add_argument("--warmup", type=int, default=30, help="requests per endpoint before measuring")
+    parser.add_argument("--keep", metavar="DIR",
+                        help="copy the callgrind dumps there (callgrind_annotate reads them)")
     args = parser.parse_args(argv)
     if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
         raise SystemExit("valgrind is not installed: apt-get install -y valgrind")
@@ -109,6 +117,10 @@ def main(argv=None):
             for endpoint in args.endpoints.split(","):
                 rows.append((framework, endpoint, per[endpoint, False], per[endpoint, True]))
     finally:
+        if args.keep:
+            for name in os.listdir(out_dir):
+                if "." in name[len("cg."):]:  # the dumps (cg.<pid>.<n>), not the whole-run files
+                    shutil.copy(os.path.join(out_dir, name), os.path.join(args.keep, name))
         shutil.rmtree(tmp, ignore_errors=True)
     print("\ncallgrind, gunicorn 1 sync worker, %d requests per endpoint after %d, Python %s"
           % (args.requests, args.warmup, sys.version.split()[0]))

@@ -252,6 +252,7 @@ def main(argv=None):
                     seen = server.wait_ready()
                     server.worker_pid = seen.pop("pid")
                     seen.pop("integrations")
+                    seen.pop("gc")
                     expected = {"status": "running", "request_seen": True} if agent else {
                         "status": "not imported", "request_seen": False}
                     if seen != expected:
