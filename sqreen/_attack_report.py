@@ -160,7 +160,8 @@ def check_sql(query, dialect, driver=None):
         inputs = request.inputs()
         if not inputs:
             return None
-        attack = protection_module("_sql_injection").check(query, dialect, inputs)
+        sqli = _protections.get("_sql_injection") or protection_module("_sql_injection")
+        attack = sqli.check(query, dialect, inputs)
     except Exception:
         _log.log_once("attack_report:check_sql", "sqreen: SQL injection check failed; the query runs",
                       exc_info=True)

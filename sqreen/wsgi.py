@@ -63,7 +63,42 @@ def serve(app, environ, start_response):
     # The runtime's state read directly: status() would also check for a fork (a system call).
     if _state["status"] != _RUNNING:
         return app(environ, start_response)
-    return _serve(app, environ, start_response)
+    current = current_request()
+    if current is not None and current.environ is environ:
+        return app(environ, start_response)  # an outer middleware serves this request
+    scope, blocked = _begin(environ, current, _Response)
+    if blocked is not None:
+        return _respond_blocked(environ, _Start(start_response), blocked, None)
+    if scope is None:
+        return app(environ, start_response)
+    start = scope.start = _Start(start_response)
+    try:
+        if scope.request.allowlisted:
+            with agent_code():
+                result = app(environ, start)
+        else:
+            result = app(environ, start)
+    except RequestBlocked:
+        scope.end()
+        exc_info = sys.exc_info()
+        try:
+            return _respond_blocked(environ, start, _blocking.event_id_of(exc_info[1]), exc_info)
+        finally:
+            del exc_info
+    except BaseException:
+        scope.end()
+        raise
+    if type(result) in (list, tuple):  # nothing left to run: the request is over
+        scope.end()
+        start.flush()
+        return result
+    file_wrapper = environ.get("wsgi.file_wrapper")
+    if file_wrapper is not None and isinstance(file_wrapper, type) and isinstance(result, file_wrapper):
+        scope.end()  # a file sent as is; keep the server's fast path
+        start.flush()
+        return result
+    scope.result = result
+    return scope
 
 
 class _Scope(object):
@@ -87,44 +122,6 @@ class _Scope(object):
             _request.activate(self.previous)
         except Exception:
             _log.log_once("wsgi:end", "sqreen: cannot close the request context", exc_info=True)
-
-
-def _serve(app, environ, start_response):
-    current = current_request()
-    if current is not None and current.environ is environ:
-        return app(environ, start_response)  # an outer middleware serves this request
-    scope, blocked = _begin(environ)
-    if blocked is not None:
-        return _respond_blocked(environ, _Start(start_response), blocked, None)
-    if scope is None:
-        return app(environ, start_response)
-    start = _Start(start_response)
-    try:
-        if scope.request.allowlisted:
-            with agent_code():
-                result = app(environ, start)
-        else:
-            result = app(environ, start)
-    except RequestBlocked:
-        scope.end()
-        exc_info = sys.exc_info()
-        try:
-            return _respond_blocked(environ, start, _blocking.event_id_of(exc_info[1]), exc_info)
-        finally:
-            del exc_info
-    except BaseException:
-        scope.end()
-        raise
-    if type(result) in (list, tuple):  # nothing left to run: the request is over
-        scope.end()
-        start.flush()
-        return result
-    file_wrapper = environ.get("wsgi.file_wrapper")
-    if isinstance(file_wrapper, type) and isinstance(result, file_wrapper):
-        scope.end()  # a file sent as is; keep the server's fast path
-        start.flush()
-        return result
-    return _Response(result, scope, environ, start)
 
 
 class _Start(object):
@@ -180,8 +177,12 @@ class _Settings(object):
 _settings = [None]
 
 
-def _begin(environ):
-    """``(scope, None)`` for a request to serve, ``(None, event id)`` to block, ``(None, None)`` on error."""
+def _begin(environ, previous, scope_class=_Scope):
+    """``(scope, None)`` for a request to serve, ``(None, event id)`` to block, ``(None, None)`` on error.
+
+    ``previous``: the request current before this one (the caller has read it); ``scope_class``:
+    the ``_Scope`` (sub)class to return.
+    """
     try:
         cfg = _runtime.config()
         settings = _settings[0]
@@ -192,13 +193,12 @@ def _begin(environ):
             event_id = _check_ip(request, settings)
             if event_id is not None:
                 return None, event_id
-        previous = current_request()
         _request.activate(request)
         # A budget only serves to skip interruptible callbacks: none registered, none opened.
         opened = bool(settings.budget_ms) and not request.allowlisted and budget.needed()
         if opened:
             budget.start(settings.budget_ms)
-        return _Scope(request, previous, opened), None
+        return scope_class(request, previous, opened), None
     except Exception:
         _log.log_once("wsgi:begin", "sqreen: cannot set up the request; serving it unprotected",
                       exc_info=True)
@@ -239,8 +239,9 @@ def _respond_blocked(environ, start, event_id, exc_info):
     return [body]
 
 
-class _Response(object):
-    """The app's response iterable, with the request kept current until its last chunk is out.
+class _Response(_Scope):
+    """The request's scope, and the app's response iterable with the request kept current until its
+    last chunk is out.
 
     The request ends when the iteration is over (after the server wrote the
     last chunk) or when the server closes the response, whichever comes
@@ -248,55 +249,66 @@ class _Response(object):
     current.
     """
 
-    __slots__ = ("result", "scope", "environ", "start", "iterator", "finished")
+    __slots__ = ("result", "start", "iterator", "finished")
 
-    def __init__(self, result, scope, environ, start):
-        self.result = result
-        self.scope = scope
-        self.environ = environ
-        self.start = start
+    def __init__(self, request, previous, budget_opened):
+        self.request = request  # _Scope's fields, set here (one call less per request)
+        self.previous = previous
+        self.budget = budget_opened
+        self.ended = False
         self.iterator = None
         self.finished = False
 
     def __iter__(self):
-        self.iterator = self._chunks()
+        self.iterator = self._guarded_chunks() if self.request.allowlisted else self._chunks()
         return self.iterator
 
     def _chunks(self):
-        guard = self.scope.request.allowlisted
+        start = self.start
         sent = False
         try:
-            if guard:
-                with agent_code():
-                    iterator = iter(self.result)
-            else:
+            for chunk in self.result:
+                if not sent:
+                    sent = bool(chunk)
+                    start.flush()
+                yield chunk
+        except RequestBlocked:
+            yield self._blocked(sent)
+        start.flush()
+        self._finish()
+
+    def _guarded_chunks(self):
+        # An allowlisted request: the app's code runs as the agent's own (no callback).
+        sent = False
+        try:
+            with agent_code():
                 iterator = iter(self.result)
             while True:
-                if guard:
-                    with agent_code():
-                        chunk = next(iterator, _DONE)
-                else:
+                with agent_code():
                     chunk = next(iterator, _DONE)
                 if chunk is _DONE:
                     break
-                if chunk:
-                    sent = True
-                self.start.flush()
+                if not sent:
+                    sent = bool(chunk)
+                    self.start.flush()
                 yield chunk
         except RequestBlocked:
-            exc_info = sys.exc_info()
-            event_id = _blocking.event_id_of(exc_info[1])
-            if sent:
-                del exc_info
-                raise ResponseInterrupted("sqreen blocked the request after the response started "
-                                          "(event %s)" % event_id)
-            try:
-                body = _respond_blocked(self.environ, self.start, event_id, exc_info)
-            finally:
-                del exc_info
-            yield body[0]
+            yield self._blocked(sent)
         self.start.flush()
         self._finish()
+
+    def _blocked(self, sent):
+        """The 403 body for a block raised while iterating (before anything non-empty was sent)."""
+        exc_info = sys.exc_info()
+        event_id = _blocking.event_id_of(exc_info[1])
+        if sent:
+            del exc_info
+            raise ResponseInterrupted("sqreen blocked the request after the response started "
+                                      "(event %s)" % event_id)
+        try:
+            return _respond_blocked(self.request.environ, self.start, event_id, exc_info)[0]
+        finally:
+            del exc_info
 
     def close(self):
         if self.iterator is not None and not self.finished:
@@ -316,7 +328,7 @@ class _Response(object):
             _log.log_once("wsgi:blocked-in-close", "sqreen: a request was blocked while its response "
                           "was being closed; nothing more to stop", exc_info=True)
         finally:
-            self.scope.end()
+            self.end()
 
 
 _DONE = object()

@@ -66,7 +66,8 @@ def check_page(page, literals, since=0):
         return None
 
 
-def _markup_now():
+def markup_now():
+    """The current request's markup-carrying inputs (see :func:`candidates`); None outside a request."""
     try:
         request = _request.current()
         return candidates(request) if request is not None else None
@@ -94,7 +95,7 @@ def check_stream(pieces, literals):
     Only a piece in which a markup-carrying input occurs costs more than a
     substring test; an input split across two pieces is not seen.
     """
-    markup = _markup_now()
+    markup = markup_now()
     sent = []
     size = 0
     try:

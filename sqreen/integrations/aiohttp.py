@@ -137,7 +137,7 @@ async def sqreen_middleware(request, handler):
     scope, blocked = None, None
     try:
         environ = await _environ(request)
-        scope, blocked = wsgi._begin(environ)
+        scope, blocked = wsgi._begin(environ, current)
         if scope is not None:
             _set_route(scope.request, request)
     except Exception:

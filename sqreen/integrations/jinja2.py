@@ -73,6 +73,8 @@ def _literals_of(template):
 
 
 def _checked_render(instance, args, kwargs, result):
+    if not _template_xss.markup_now():  # the common case: no input carries markup
+        return None
     fixed = _template_xss.check_page(result, _literals_of(instance))
     if fixed is not None:
         return ReturnValue(type(result)(fixed))

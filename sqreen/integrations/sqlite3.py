@@ -37,15 +37,9 @@ _state = {"undo": [], "patched": []}
 _local = threading.local()
 
 
-def _query_of(args, kwargs, keyword):
-    if args:
-        return args[0]
-    return kwargs.get(keyword)
-
-
 def _connection_pre(keyword):
     def check_connection_query(instance, args, kwargs):
-        query = _query_of(args, kwargs, keyword)
+        query = args[0] if args else kwargs.get(keyword)
         _attack_report.check_sql(query, DIALECT, DRIVER)
         _local.checked = query
 
@@ -58,7 +52,7 @@ def _forget(instance, args, kwargs, *result):
 
 def _cursor_pre(keyword):
     def check_cursor_query(instance, args, kwargs):
-        query = _query_of(args, kwargs, keyword)
+        query = args[0] if args else kwargs.get(keyword)
         if query is not None and getattr(_local, "checked", None) is query:
             _local.checked = None  # the connection that called us checked this very text
             return
