@@ -19,6 +19,15 @@ call the original copy directly with the parameters they received.
 PREFIX = "_sqreen_"
 
 
+class Live(object):
+    """A trampoline's liveness flag (see ``body``'s ``live``): ``alive`` until retired."""
+
+    __slots__ = ("alive",)
+
+    def __init__(self):
+        self.alive = True
+
+
 def body(chains, instance, args, kwargs, invoke, bound, ref=lambda name: name, resume=None, live=None,
          timed=True):
     """Source lines (unindented) of a dispatch for ``chains`` = (pre, post, failing).
@@ -31,10 +40,10 @@ def body(chains, instance, args, kwargs, invoke, bound, ref=lambda name: name, r
     hook point's ``resume``. When ``invoke`` suspends (``yield from`` or
     ``await``: generators and coroutines) the thread and the budget are
     looked up again before the post chain, which may run elsewhere.
-    ``live``: the name of a one-item list, bound by the caller like the
-    callbacks; once its item is false (the code
-    was replaced or removed while someone else still holds it), the call
-    goes to ``resume`` with no decision, i.e. through the current callbacks.
+    ``live``: the name of a ``Live`` flag, written ``ref(live)``; once it is
+    no longer ``alive`` (the code was replaced or removed while someone else
+    still holds it), the call goes to ``resume`` with no decision, i.e.
+    through the current callbacks.
     Returns ``(lines, objects)``: ``objects`` maps the names the lines use
     to the objects they stand for (besides ``_sqreen_hp``, ``_sqreen_tls``
     ``_sqreen_budget``, ``_sqreen_Exception`` and ``_sqreen_AttributeError``,
@@ -53,18 +62,27 @@ def body(chains, instance, args, kwargs, invoke, bound, ref=lambda name: name, r
         resume = "%s.resume(%%(at)s, %%(action)s, %%(bound)s, %%(view)s)" % hp
     suspends = "yield" in invoke or "await" in invoke
     lines = _enter(ref) + [
-        "if _sqreen_st[0]:",
+        "if _sqreen_st.busy:",
         "    return " + invoke,
         "_sqreen_args = " + args,
         "_sqreen_kwargs = " + kwargs,
     ] + _budget_lookup(budget)
     if live is not None:
-        objects[live] = [True]
+        objects[live] = Live()
         lines += [
-            "if not %s[0]:" % live,  # by name: a subscripted literal would be folded away
+            "if not %s.alive:" % ref(live),
             "    return " + resume % dict(at="None", action="None", bound=bound, view=view),
         ]
-    if pre:
+    if len(pre) == 1 and not (pre[0][1] and timed):
+        # One callback, never skipped: one try statement, and what remains after it is a constant.
+        name, rest = PREFIX + "pre0", PREFIX + "rest0"
+        objects[name], objects[rest] = pre[0][0], (pre[0][0], ())
+        lines += _chain_start(budget)[:-1] + _guarded(name, "pre", view, False, ref)
+        lines += _chain_end(budget) + [
+            "if _sqreen_act is not None:",
+            "    return " + resume % dict(at=ref(rest), action="_sqreen_act", bound=bound, view=view),
+        ]
+    elif pre:
         lines += _chain_start(budget)
         lines += _indent(_pre_levels(pre, view, objects, ref, budget), 1)
         lines += _chain_end(budget) + [
@@ -85,8 +103,16 @@ def body(chains, instance, args, kwargs, invoke, bound, ref=lambda name: name, r
     else:
         lines.append("_sqreen_result = " + invoke)
     if post and suspends:
-        lines += _enter(ref) + ["if _sqreen_st[0]:", "    return _sqreen_result"] + _budget_lookup(budget)
-    if post:
+        lines += _enter(ref) + ["if _sqreen_st.busy:", "    return _sqreen_result"] + _budget_lookup(budget)
+    if len(post) == 1 and not (post[0][1] and timed):
+        name = PREFIX + "post0"
+        objects[name] = post[0][0]
+        lines += _chain_start(budget)[:-1] + _guarded(name, "post", "%s, _sqreen_result" % view, False, ref)
+        lines += _chain_end(budget) + [
+            "if _sqreen_act is not None:",
+            "    _sqreen_result = %s.post_action(%s, _sqreen_act, _sqreen_result)" % (hp, name),
+        ]
+    elif post:
         lines += _chain_start(budget)
         for index, (callback, interruptible) in enumerate(post):
             name = "%spost%d" % (PREFIX, index)
@@ -156,9 +182,9 @@ def _guarded(name, stage, arguments, interruptible, ref):
 
 def _chain_start(budget):
     if budget is None:
-        return ["_sqreen_st[0] = True", "try:"]
+        return ["_sqreen_st.busy = True", "try:"]
     return [
-        "_sqreen_st[0] = True",
+        "_sqreen_st.busy = True",
         "if _sqreen_b is not None:",
         "    _sqreen_t = %s.clock()" % budget,
         "try:",
@@ -167,10 +193,10 @@ def _chain_start(budget):
 
 def _chain_end(budget):
     if budget is None:
-        return ["finally:", "    _sqreen_st[0] = False"]
+        return ["finally:", "    _sqreen_st.busy = False"]
     return [
         "finally:",
-        "    _sqreen_st[0] = False",
+        "    _sqreen_st.busy = False",
         "    if _sqreen_b is not None:",
         "        _sqreen_b.spent += %s.clock() - _sqreen_t" % budget,
     ]

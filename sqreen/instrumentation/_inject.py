@@ -60,12 +60,12 @@ def install(func, hookpoint, kind):
                               func.__closure__)
     copy.__kwdefaults__ = func.__kwdefaults__
     copy.__qualname__ = func.__qualname__
-    current = [original, [True]]  # the code in place, and the liveness flag of that trampoline
+    current = [original, _dispatch.Live()]  # the code in place, and the liveness flag of that trampoline
 
     def retire():
         # Someone (another tool wrapping this function) may hold the old
         # trampoline: it then calls through the hook point's current callbacks.
-        current[1][0] = False
+        current[1].alive = False
 
     def update():
         # The trampoline inlines the callbacks: rebuild it on every change.
@@ -158,7 +158,7 @@ def _placeholder(name):
 
 
 def _by_name(name):
-    called = ("_sqreen_copy", "_sqreen_lib", "_sqreen_live")
+    called = ("_sqreen_copy", "_sqreen_lib")
     return name in called or name.startswith(("_sqreen_pre", "_sqreen_post"))
 
 
@@ -226,7 +226,7 @@ def build_trampoline(original, hookpoint, copy, kind):
     changes.update(_one_line(code))
     code = _replace(code, **changes)
     _check(original, code)
-    return code, objects.get("_sqreen_live", [True])
+    return code, objects.get("_sqreen_live", _dispatch.Live())
 
 
 def _one_line(code):

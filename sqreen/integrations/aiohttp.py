@@ -193,12 +193,12 @@ def _stepped(awaitable, scope):
 
     def enter():
         state = _hookpoint.thread_state()
-        token = (_request.current(), _budget.current(), state[0])
+        token = (_request.current(), _budget.current(), state.busy)
         if _STEP_REQUEST:
             _request.activate(request)
             _budget._set(budget)
         if flag:
-            state[0] = True
+            state.busy = True
         return token
 
     def leave(token):
@@ -206,7 +206,7 @@ def _stepped(awaitable, scope):
             _request.activate(token[0])
             _budget._set(token[1])
         if flag:
-            _hookpoint.thread_state()[0] = token[2]
+            _hookpoint.thread_state().busy = token[2]
 
     return _async_steps.stepped(awaitable.__await__(), enter, leave)
 

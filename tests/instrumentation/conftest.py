@@ -39,7 +39,7 @@ def clean_agent_state():
 
     _log.reset()
     _budget.stop()
-    thread_state()[0] = False
+    thread_state().busy = False
     yield
     _budget.stop()
-    thread_state()[0] = False
+    thread_state().busy = False

@@ -75,7 +75,7 @@ def test_errors_and_blocks(entry):
     assert run(hp, entry, 1) == (1, 0)
     with pytest.raises(RequestBlocked):
         run(hp, entry, "block")
-    assert not thread_state()[0]  # the flag is down after a block too
+    assert not thread_state().busy  # the flag is down after a block too
     assert sum(n for k, n in _log.counters().items() if "callback_error" in k) == 2
 
 
@@ -104,11 +104,11 @@ def test_agent_code_suppresses_callbacks():
 
 def test_flag_is_per_thread():
     flags = []
-    thread_state()[0] = True
-    worker = threading.Thread(target=lambda: flags.append(thread_state()[0]))
+    thread_state().busy = True
+    worker = threading.Thread(target=lambda: flags.append(thread_state().busy))
     worker.start()
     worker.join(10)
-    thread_state()[0] = False
+    thread_state().busy = False
     assert flags == [False]
 
 
