@@ -91,13 +91,21 @@ class FactoryArgument(object):
         self.position = position
         self.default = default
         self.hooks = hooks
+        self._default_subclass = None  # hooked_subclass(default, hooks), made on first use
 
     def call(self, wrapped, instance, args, kwargs):
         position = self.position
         if position is not None and len(args) > position:
             factory = hooked_subclass(args[position], self.hooks)
             args = args[:position] + (factory,) + args[position + 1:]
+            return wrapped(*args, **kwargs)
+        kwargs = dict(kwargs)
+        factory = kwargs.get(self.keyword)
+        if not factory or factory is self.default:  # the common case: no factory of the app's
+            factory = self._default_subclass
+            if factory is None:
+                factory = self._default_subclass = hooked_subclass(self.default, self.hooks)
         else:
-            kwargs = dict(kwargs)
-            kwargs[self.keyword] = hooked_subclass(kwargs.get(self.keyword) or self.default, self.hooks)
+            factory = hooked_subclass(factory, self.hooks)
+        kwargs[self.keyword] = factory
         return wrapped(*args, **kwargs)
