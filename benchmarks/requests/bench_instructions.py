@@ -118,6 +118,8 @@ def main(argv=None):
                 rows.append((framework, endpoint, per[endpoint, False], per[endpoint, True]))
     finally:
         if args.keep:
+            if not os.path.isdir(args.keep):
+                os.makedirs(args.keep)
             for name in os.listdir(out_dir):
                 if "." in name[len("cg."):]:  # the dumps (cg.<pid>.<n>), not the whole-run files
                     shutil.copy(os.path.join(out_dir, name), os.path.join(args.keep, name))

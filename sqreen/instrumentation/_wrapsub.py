@@ -18,6 +18,8 @@ A factory the application passes itself is kept: the hooked subclass derives
 from it. Objects created while hooked keep their class after ``undo()``;
 their hook points simply have no callbacks any more.
 """
+from types import MethodType
+
 from ._wrappers import locked
 
 __all__ = ["FactoryArgument", "hooked_subclass"]
@@ -38,7 +40,7 @@ def _through(base, name, raw, hookpoint):
     def method(*args, **kwargs):
         if hookpoint.active and args:
             self = args[0]
-            return hookpoint.call(raw.__get__(self, type(self)), self, args[1:], kwargs)
+            return hookpoint.call(MethodType(raw, self), self, args[1:], kwargs)
         return raw(*args, **kwargs)
 
     method.__name__ = name
@@ -99,13 +101,17 @@ class FactoryArgument(object):
             factory = hooked_subclass(args[position], self.hooks)
             args = args[:position] + (factory,) + args[position + 1:]
             return wrapped(*args, **kwargs)
+        if not kwargs:  # the common case, sqlite3.connect(path): the default factory, hooked
+            return wrapped(*args, **{self.keyword: self._default_subclass or self._hooked_default()})
         kwargs = dict(kwargs)
         factory = kwargs.get(self.keyword)
         if not factory or factory is self.default:  # the common case: no factory of the app's
-            factory = self._default_subclass
-            if factory is None:
-                factory = self._default_subclass = hooked_subclass(self.default, self.hooks)
+            factory = self._default_subclass or self._hooked_default()
         else:
             factory = hooked_subclass(factory, self.hooks)
         kwargs[self.keyword] = factory
         return wrapped(*args, **kwargs)
+
+    def _hooked_default(self):
+        factory = self._default_subclass = hooked_subclass(self.default, self.hooks)
+        return factory

@@ -8,18 +8,17 @@ connection factory (the application's own, when it gives one), whose
 ``sqreen.instrumentation._wrapsub``). Objects stay instances of the
 classes the application expects.
 
-On some Python versions a connection's ``execute`` runs through its
-``cursor().execute``: the query the connection already checked is noted
-for the thread while the call runs, and the cursor does not check it again,
-so one attack makes one event.
+On the Python versions where a connection's ``execute`` (``executemany``,
+``executescript``) runs through ``self.cursor().execute``, looked up like
+any attribute, the connection's method is left alone: the hooked cursor it
+makes checks the query, once. Which methods do is found out when the module
+is patched, on an in-memory database (see :func:`through_cursor`).
 
 Known gaps: connections made before the patch (sqlite3 imported before the
 agent started) and ``sqlite3.Connection(...)`` instantiated directly are
 not checked.
 """
 from __future__ import absolute_import
-
-import threading
 
 from sqreen import _attack_report, _log
 from sqreen.instrumentation import HookPoint
@@ -34,44 +33,64 @@ METHODS = (("execute", "sql"), ("executemany", "sql"), ("executescript", "sql_sc
 FACTORY = ("factory", 5)
 
 _state = {"undo": [], "patched": []}
-_local = threading.local()
 
 
-def _connection_pre(keyword):
-    def check_connection_query(instance, args, kwargs):
-        query = args[0] if args else kwargs.get(keyword)
-        _attack_report.check_sql(query, DIALECT, DRIVER)
-        _local.checked = query
+def _pre(keyword):
+    def check_query(instance, args, kwargs):
+        _attack_report.check_sql(args[0] if args else kwargs.get(keyword), DIALECT, DRIVER)
 
-    return check_connection_query
+    return check_query
 
 
-def _forget(instance, args, kwargs, *result):
-    _local.checked = None
+def through_cursor(sqlite3):
+    """The names in METHODS of the ``Connection`` methods that call ``self.cursor().<name>``.
 
+    Asked of the interpreter, not of its version: a throw-away connection
+    whose cursors note the calls they get runs each method once.
+    """
+    seen = set()
 
-def _cursor_pre(keyword):
-    def check_cursor_query(instance, args, kwargs):
-        query = args[0] if args else kwargs.get(keyword)
-        if query is not None and getattr(_local, "checked", None) is query:
-            _local.checked = None  # the connection that called us checked this very text
-            return
-        _attack_report.check_sql(query, DIALECT, DRIVER)
+    def noting(name):
+        def method(self, *args, **kwargs):
+            seen.add(name)
+            return getattr(sqlite3.Cursor, name)(self, *args, **kwargs)
 
-    return check_cursor_query
+        return method
+
+    probe_cursor = type("ProbeCursor", (sqlite3.Cursor,), dict((name, noting(name)) for name, _ in METHODS))
+
+    class ProbeConnection(sqlite3.Connection):
+        def cursor(self, factory=probe_cursor):
+            return sqlite3.Connection.cursor(self, factory)
+
+    conn = ProbeConnection(":memory:")
+    try:
+        conn.execute("CREATE TEMP TABLE probe (x)")
+        conn.executemany("INSERT INTO probe VALUES (?)", [(1,)])
+        conn.executescript("SELECT 1;")
+    finally:
+        conn.close()
+    return seen
 
 
 def hooks(sqlite3):
     """The ``FactoryArgument`` that makes ``sqlite3.connect`` hand out checked connections."""
     cursor_hooks = {}
     connection_hooks = {}
+    try:
+        via_cursor = through_cursor(sqlite3)
+    except Exception:  # cannot tell: check in both (an attack through conn.execute may then make two events)
+        _log.log_once("integration:sqlite3:probe", "sqreen: cannot tell how sqlite3 connections run "
+                      "queries", exc_info=True)
+        via_cursor = set()
     for name, keyword in METHODS:
         cursor_point = HookPoint("sqlite3.Cursor." + name)
-        cursor_point.add(pre=_cursor_pre(keyword))
+        cursor_point.add(pre=_pre(keyword))
         cursor_hooks[name] = cursor_point
-        connection_point = HookPoint("sqlite3.Connection." + name)
-        connection_point.add(pre=_connection_pre(keyword), post=_forget, failing=_forget)
-        connection_hooks[name] = connection_point
+        if name not in via_cursor:
+            connection_point = HookPoint("sqlite3.Connection." + name)
+            connection_point.add(pre=_pre(keyword))
+            connection_hooks[name] = connection_point
     connection_hooks["cursor"] = FactoryArgument("factory", 0, sqlite3.Cursor, cursor_hooks)
     return FactoryArgument(FACTORY[0], FACTORY[1], sqlite3.Connection, connection_hooks)
 

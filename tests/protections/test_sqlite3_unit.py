@@ -232,3 +232,14 @@ conn.execute("CREATE TABLE users (name TEXT)")
 done(outcome=run(conn, "conn.execute")[0])
 """)
     assert result["outcome"] == "blocked"
+
+
+def test_which_connection_methods_run_through_a_cursor_is_asked_of_the_interpreter():
+    import sqlite3
+    import sys
+
+    from sqreen.integrations.sqlite3 import METHODS, through_cursor
+
+    # Up to 3.10 Connection.execute calls self.cursor().execute; from 3.11 on, C code on a cursor of its own.
+    expected = set() if sys.version_info >= (3, 11) else set(name for name, _ in METHODS)
+    assert through_cursor(sqlite3) == expected
