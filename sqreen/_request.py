@@ -92,17 +92,19 @@ class Request(object):
     """One HTTP request, decoded on demand from its WSGI environ.
 
     ``route`` (the framework's matched pattern) and ``path_params`` are set
-    by framework integrations; ``allowlisted`` by the middleware.
+    by framework integrations, with :meth:`set_route` or, read on demand,
+    through ``route_reader``; ``allowlisted`` is set by the middleware.
     """
 
-    __slots__ = ("environ", "route", "path_params", "allowlisted", "_ip_header", "_trusted", "_cache",
-                 "_tee")
+    __slots__ = ("environ", "allowlisted", "route_reader", "_route", "_path_params", "_ip_header", "_trusted",
+                 "_cache", "_tee")
 
     def __init__(self, environ, ip_header="", trusted=None):
         self.environ = environ
-        self.route = None
-        self.path_params = {}
+        self._route = None
+        self._path_params = None
         self.allowlisted = False
+        self.route_reader = None
         self._ip_header = ip_header
         self._trusted = trusted
         self._cache = {}
@@ -119,10 +121,45 @@ class Request(object):
 
     def set_route(self, route, params=None):
         """For framework integrations: the matched route pattern and its parameters."""
-        self.route = route
+        self.route_reader = None
+        self._route = route
         if params is not None:
-            self.path_params = dict(params)
+            self._path_params = dict(params)
         self._cache.pop("inputs", None)
+
+    @property
+    def route(self):
+        """The route pattern the framework matched (``/items/<id>``), or None."""
+        if self.route_reader is not None:
+            self._read_route()
+        return self._route
+
+    @property
+    def path_params(self):
+        """``{name: value}`` of the route's parameters."""
+        if self.route_reader is not None:
+            self._read_route()
+        params = self._path_params
+        if params is None:
+            params = self._path_params = {}
+        return params
+
+    def _read_route(self):
+        """Ask ``route_reader`` for the route: True once the framework has matched one (or found none).
+
+        For frameworks whose matched route costs nothing to keep until asked
+        for (a request that makes no sensitive call never asks). The reader
+        returns ``(route, params)``, or None while the framework has not
+        matched the URL yet; it never raises.
+        """
+        found = self.route_reader(self)
+        if found is None:
+            return False
+        self.route_reader = None
+        self._route, params = found
+        if params:
+            self._path_params = dict(params)
+        return True
 
     def _cached(self, key, compute):
         value = self._cache.get(key, _UNSET)
@@ -265,6 +302,8 @@ class Request(object):
         """
         inputs = self._cache.get("inputs")  # _cached() inlined: asked for by every check
         if inputs is None:
+            if self.route_reader is not None and not self._read_route():
+                return self._inputs()  # the URL is not matched yet: its parameters are still to come
             inputs = self._cache["inputs"] = self._inputs()
         return inputs
 
@@ -282,8 +321,8 @@ class Request(object):
             out.extend([("filename", name, value) for name, value in files])
             if self.json is not None:
                 flatten("json", u"", self.json, out, MAX_INPUTS)
-        if self.path_params:
-            flatten("path", u"", self.path_params, out, MAX_INPUTS)
+        if self._path_params:
+            flatten("path", u"", self._path_params, out, MAX_INPUTS)
         if environ.get("HTTP_COOKIE"):
             out.extend([("cookie", name, value) for name, value in self._cookie_pairs()])
         headers = self.headers

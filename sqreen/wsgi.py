@@ -54,19 +54,22 @@ def middleware(app):
     return sqreen_wsgi
 
 
-def serve(app, environ, start_response):
+def serve(app, environ, start_response, route_reader=None):
     """Call the WSGI ``app`` under the agent's request handling: what :func:`middleware` does per request.
 
     For integrations that wrap a framework's entry method and so have a new
-    ``app`` (bound to the framework's instance) on every request.
+    ``app`` (bound to the framework's instance) on every request;
+    ``route_reader``: the framework's, for the request (see ``Request.route_reader``).
     """
     # The runtime's state read directly: status() would also check for a fork (a system call).
     if _state["status"] != _RUNNING:
         return app(environ, start_response)
     current = current_request()
     if current is not None and current.environ is environ:
+        if route_reader is not None and current._route is None:
+            current.route_reader = route_reader
         return app(environ, start_response)  # an outer middleware serves this request
-    scope, blocked = _begin(environ, current, _Response)
+    scope, blocked = _begin(environ, current, _Response, route_reader)
     if blocked is not None:
         return _respond_blocked(environ, _Start(start_response), blocked, None)
     if scope is None:
@@ -177,11 +180,11 @@ class _Settings(object):
 _settings = [None]
 
 
-def _begin(environ, previous, scope_class=_Scope):
+def _begin(environ, previous, scope_class=_Scope, route_reader=None):
     """``(scope, None)`` for a request to serve, ``(None, event id)`` to block, ``(None, None)`` on error.
 
     ``previous``: the request current before this one (the caller has read it); ``scope_class``:
-    the ``_Scope`` (sub)class to return.
+    the ``_Scope`` (sub)class to return; ``route_reader``: see ``Request.route_reader``.
     """
     try:
         cfg = _runtime.config()
@@ -189,6 +192,7 @@ def _begin(environ, previous, scope_class=_Scope):
         if settings is None or settings.config is not cfg:
             settings = _settings[0] = _Settings(cfg)
         request = _request.Request(environ, settings.ip_header, settings.trusted)
+        request.route_reader = route_reader
         if settings.allowlist or settings.blocklist:
             event_id = _check_ip(request, settings)
             if event_id is not None:

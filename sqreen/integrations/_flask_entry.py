@@ -19,12 +19,12 @@ def is_wrapped(cls, name="__call__"):
     return getattr(cls.__dict__.get(name), _MARK, False)
 
 
-def wrap_entry(cls, name="__call__", before=None):
+def wrap_entry(cls, name="__call__", before=None, route_reader=None):
     """Put the agent's request handling around ``cls.<name>(self, environ, start_response)``.
 
     Once per class: False when ``cls`` already has it. ``before(self)``,
     when given, runs first on every call; an error in it is logged once
-    and the request goes on.
+    and the request goes on. ``route_reader``: see ``Request.route_reader``.
     """
     if is_wrapped(cls, name):
         return False
@@ -39,7 +39,7 @@ def wrap_entry(cls, name="__call__", before=None):
             except Exception:
                 _log.log_once("integration-entry:" + cls.__name__,
                               "sqreen: cannot prepare %s for a request", cls.__name__, exc_info=True)
-        return serve(functools.partial(original, self), environ, start_response)
+        return serve(functools.partial(original, self), environ, start_response, route_reader)
 
     setattr(entry, _MARK, True)
     entry.__wrapped__ = original

@@ -5,34 +5,50 @@ comes before the app's ``wsgi_app`` (and any middleware the app put there,
 ProxyFix included), before ``before_request`` functions and error
 handlers. ``RequestBlocked`` is a ``BaseException``: Flask's
 ``handle_exception`` never sees it, the middleware turns it into the 403
-page. Once Flask has matched the URL (``RequestContext.match_request``,
-before the ``url_value_preprocessor`` and ``before_request`` functions
-run), the rule (``/items/<int:id>``) and ``view_args`` are noted on the
-request, so route parameters are part of its inputs. They are read from the
-request context the hook is called on, not through Flask's ``request``
-proxy: this runs on every request.
+page. The rule Flask matched (``/items/<int:id>``) and its ``view_args``
+are read from Flask's request context when the agent first needs the
+request's inputs or its route (at its first sensitive call, or for an
+event), so a request that makes none pays nothing for them and route
+parameters are part of the inputs. Before Flask has matched the URL
+(``RequestContext.match_request``, which runs before the
+``url_value_preprocessor`` and ``before_request`` functions), the inputs
+are worked out without them and not kept.
 """
 from __future__ import absolute_import
 
-import weakref
+from sqreen import _log
+from sqreen.integrations._flask_entry import wrap_entry
 
-from sqreen.instrumentation import hook
-from sqreen.integrations._flask_entry import set_route, wrap_entry
-
-_route_hooks = weakref.WeakKeyDictionary()  # Flask class -> its hook handle
+_current_context = [None]  # () -> Flask's current RequestContext or None, for this Flask version
 
 
 def patch(module):
-    """Patch the ``flask`` package's ``Flask`` and ``RequestContext`` classes (once per class)."""
-    wrap_entry(module.Flask)
-    import flask.ctx
+    """Patch the ``flask`` package's ``Flask`` class (once per class)."""
+    import flask.globals
 
-    cls = flask.ctx.RequestContext
-    if cls not in _route_hooks:
-        _route_hooks[cls] = hook((cls, "match_request"), post=_note_route)
+    cv_request = getattr(flask.globals, "_cv_request", None)  # Flask 2.2 and later
+    if cv_request is not None:
+        _current_context[0] = lambda: cv_request.get(None)
+    else:
+        stack = flask.globals._request_ctx_stack
+        _current_context[0] = lambda: stack.top
+    wrap_entry(module.Flask, route_reader=read_route)
 
 
-def _note_route(instance, args, kwargs, result):
-    request = instance.request
-    rule = request.url_rule
-    set_route(rule.rule if rule is not None else None, request.view_args)
+def read_route(request):
+    """``(rule, view_args)`` of the Flask request being served, or None until Flask has matched its URL."""
+    try:
+        context = _current_context[0]()
+        if context is None:
+            return None
+        flask_request = context.request
+        rule = flask_request.url_rule
+        if rule is None:
+            if flask_request.routing_exception is None:
+                return None  # not matched yet (a session interface runs first)
+            return None, None  # no route: 404, 405 or a redirect
+        return rule.rule, flask_request.view_args
+    except Exception:
+        _log.log_once("integration:flask:route", "sqreen: cannot read the route Flask matched",
+                      exc_info=True)
+        return None, None

@@ -77,6 +77,35 @@ print(json.dumps([started_without, getattr(flask.Flask.__call__, "__sqreen_entry
     assert result[3] is True
 
 
+def test_the_route_is_read_when_needed_and_inputs_asked_for_before_the_match_are_not_kept(tmpdir):
+    result = run("""
+from flask.sessions import SecureCookieSessionInterface
+EARLY = []
+
+class Interface(SecureCookieSessionInterface):
+    def open_session(self, app, request):  # runs after the context is pushed, before the URL is matched
+        current = wsgi.current_request()
+        EARLY.append([list(item) for item in current.inputs() if item[0] == "path"])
+        return SecureCookieSessionInterface.open_session(self, app, request)
+
+app.session_interface = Interface()
+
+@app.route("/users/<name>/inputs")
+def inputs(name):
+    return flask.jsonify([list(item) for item in wsgi.current_request().inputs() if item[0] == "path"])
+
+seen = []
+routes = []
+app.before_request(lambda: seen.append(wsgi.current_request().route_reader is not None) and None)
+app.after_request(lambda response: routes.append(wsgi.current_request().route) or response)
+print(json.dumps([get("/users/bob/inputs"), get("/nowhere")[0], EARLY, seen, routes]))
+""", tmpdir)
+    (status, body), missing, early, pending, routes = result
+    assert status == 200 and json.loads(body) == [["path", "name", "bob"]]
+    assert early == [[], []] and pending == [True, True]  # nothing asked for the route before the views
+    assert missing == 500 and routes == ["/users/<name>/inputs", None]  # on_error answers the 404
+
+
 def test_a_block_in_a_view_is_a_403_that_flask_error_handlers_never_see(tmpdir):
     result = run("""
 app.testing = True  # exceptions propagate: still a 403
