@@ -62,9 +62,10 @@ def _header_name(key):
     return name
 
 
-#: The keys of an environ, in order -> ``((key, header name), ...)`` of its header keys. A server
-#: builds every environ the same way, so a few layouts (one per set of headers clients send) come
-#: back request after request; bounded, since clients choose their headers.
+#: The keys of an environ, in order -> ``(pairs, input pairs)``: ``((key, header name), ...)`` of its
+#: header keys, in the environ's order and, for the inputs, sorted by name without ``Cookie``. A
+#: server builds every environ the same way, so a few layouts (one per set of headers clients send)
+#: come back request after request; bounded, since clients choose their headers.
 _HEADER_KEYS = {}
 _MAX_HEADER_LAYOUTS = 256
 
@@ -78,11 +79,12 @@ def _header_keys(layout):
             name = _header_name(key)
         if name:
             pairs.append((key, name))
-    pairs = tuple(pairs)
+    found = (tuple(pairs), tuple(sorted([pair for pair in pairs if pair[1] != "cookie"],
+                                        key=lambda pair: pair[1])))
     if len(_HEADER_KEYS) >= _MAX_HEADER_LAYOUTS:
         _HEADER_KEYS.clear()
-    _HEADER_KEYS[layout] = pairs
-    return pairs
+    _HEADER_KEYS[layout] = found
+    return found
 
 
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -204,11 +206,11 @@ class Request(object):
     def _headers(self):
         environ = self.environ
         layout = tuple(environ)
-        pairs = _HEADER_KEYS.get(layout)
-        if pairs is None:
-            pairs = _header_keys(layout)
+        found = _HEADER_KEYS.get(layout)
+        if found is None:
+            found = _header_keys(layout)
         # An empty CONTENT_TYPE / CONTENT_LENGTH is no header.
-        return {name: environ[key] for key, name in pairs if key[0] == "H" or environ[key]}
+        return {name: environ[key] for key, name in found[0] if key[0] == "H" or environ[key]}
 
     @property
     def cookies(self):
@@ -325,8 +327,15 @@ class Request(object):
             flatten("path", u"", self._path_params, out, MAX_INPUTS)
         if environ.get("HTTP_COOKIE"):
             out.extend([("cookie", name, value) for name, value in self._cookie_pairs()])
-        headers = self.headers
-        out.extend([("header", name, headers[name]) for name in sorted(headers) if name != "cookie"])
+        # The headers by name, from the layout cache of ``_headers`` (no dict of them made here); a
+        # header sent under two keys (HTTP_CONTENT_TYPE and CONTENT_TYPE) is an input twice.
+        layout = tuple(environ)
+        found = _HEADER_KEYS.get(layout)
+        if found is None:
+            found = _header_keys(layout)
+        for key, name in found[1]:
+            if key[0] == "H" or environ[key]:
+                out.append(("header", name, environ[key]))
         return tuple(out[:MAX_INPUTS])
 
     @property

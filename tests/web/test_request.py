@@ -106,6 +106,19 @@ def test_inputs_of_a_request_without_query_body_or_cookies():
     assert ("header", "user-agent", "curl/8") in request.inputs()
 
 
+def test_header_inputs_are_sorted_by_name_and_a_header_under_two_keys_counts_twice():
+    environ = make_environ()
+    environ.update(HTTP_X_B="b", HTTP_X_A="a", HTTP_COOKIE="sid=1", CONTENT_LENGTH="", CONTENT_TYPE="text/x",
+                   HTTP_CONTENT_TYPE="text/y")
+    for _ in range(2):  # the environ's layout met first, then known
+        headers = [item for item in Request(environ).inputs() if item[0] == "header"]
+        names = [name for _, name, _ in headers]
+        assert names == sorted(names) and "cookie" not in names and "content-length" not in names
+        assert [value for _, name, value in headers if name == "content-type"] in (["text/x", "text/y"],
+                                                                                  ["text/y", "text/x"])
+        assert ("header", "x-a", "a") in headers and ("header", "x-b", "b") in headers
+
+
 def test_nothing_is_read_until_asked_for():
     request, environ = request_for(body=b"a=1", content_type="application/x-www-form-urlencoded")
     assert environ["test.input"].reads == []
