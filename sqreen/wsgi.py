@@ -74,18 +74,18 @@ def serve(app, environ, start_response, route_reader=None):
         return _respond_blocked(environ, _Start(start_response), blocked, None)
     if scope is None:
         return app(environ, start_response)
-    start = scope.start = _Start(start_response)
+    scope.server = start_response  # the scope is the start_response the app gets (see _Start)
     try:
         if scope.request.allowlisted:
             with agent_code():
-                result = app(environ, start)
+                result = app(environ, scope)
         else:
-            result = app(environ, start)
+            result = app(environ, scope)
     except RequestBlocked:
         scope.end()
         exc_info = sys.exc_info()
         try:
-            return _respond_blocked(environ, start, _blocking.event_id_of(exc_info[1]), exc_info)
+            return _respond_blocked(environ, scope, _blocking.event_id_of(exc_info[1]), exc_info)
         finally:
             del exc_info
     except BaseException:
@@ -93,12 +93,12 @@ def serve(app, environ, start_response, route_reader=None):
         raise
     if type(result) in (list, tuple):  # nothing left to run: the request is over
         scope.end()
-        start.flush()
+        scope.flush()
         return result
     file_wrapper = environ.get("wsgi.file_wrapper")
     if file_wrapper is not None and isinstance(file_wrapper, type) and isinstance(result, file_wrapper):
         scope.end()  # a file sent as is; keep the server's fast path
-        start.flush()
+        scope.flush()
         return result
     scope.result = result
     return scope
@@ -116,15 +116,20 @@ class _Scope(object):
         self.ended = False
 
     def end(self):
-        if self.ended:
-            return
-        self.ended = True
-        try:
-            if self.budget:
-                budget.stop()
-            _request.activate(self.previous)
-        except Exception:
-            _log.log_once("wsgi:end", "sqreen: cannot close the request context", exc_info=True)
+        _end(self)
+
+
+def _end(scope):
+    """End the request of ``scope`` (once): close its budget, make the request before it current again."""
+    if scope.ended:
+        return
+    scope.ended = True
+    try:
+        if scope.budget:
+            budget.stop()
+        _request.activate(scope.previous)
+    except Exception:
+        _log.log_once("wsgi:end", "sqreen: cannot close the request context", exc_info=True)
 
 
 class _Start(object):
@@ -243,42 +248,48 @@ def _respond_blocked(environ, start, event_id, exc_info):
     return [body]
 
 
-class _Response(_Scope):
-    """The request's scope, and the app's response iterable with the request kept current until its
-    last chunk is out.
+class _Response(_Start):
+    """A WSGI request's scope (see ``_Scope``), the ``start_response`` its app gets (see ``_Start``), and
+    the app's response iterable with the request kept current until its last chunk is out.
 
     The request ends when the iteration is over (after the server wrote the
     last chunk) or when the server closes the response, whichever comes
     first: the app's ``close()`` runs then, once, with its request still
-    current.
+    current. One object for all three: a request makes one.
     """
 
-    __slots__ = ("result", "start", "iterator", "finished")
+    __slots__ = ("request", "previous", "budget", "ended", "result", "iterator", "finished")
 
     def __init__(self, request, previous, budget_opened):
-        self.request = request  # _Scope's fields, set here (one call less per request)
+        self.request = request
         self.previous = previous
         self.budget = budget_opened
         self.ended = False
+        self.pending = None  # _Start's fields but ``server``, set by serve() (one call less per request)
+        self.started = False
+        self.server_write = None
         self.iterator = None
         self.finished = False
+
+    end = _end
 
     def __iter__(self):
         self.iterator = self._guarded_chunks() if self.request.allowlisted else self._chunks()
         return self.iterator
 
     def _chunks(self):
-        start = self.start
         sent = False
         try:
             for chunk in self.result:
                 if not sent:
                     sent = bool(chunk)
-                    start.flush()
+                    if not self.started:
+                        self.flush()
                 yield chunk
         except RequestBlocked:
             yield self._blocked(sent)
-        start.flush()
+        if not self.started:
+            self.flush()
         self._finish()
 
     def _guarded_chunks(self):
@@ -294,11 +305,11 @@ class _Response(_Scope):
                     break
                 if not sent:
                     sent = bool(chunk)
-                    self.start.flush()
+                    self.flush()
                 yield chunk
         except RequestBlocked:
             yield self._blocked(sent)
-        self.start.flush()
+        self.flush()
         self._finish()
 
     def _blocked(self, sent):
@@ -310,12 +321,14 @@ class _Response(_Scope):
             raise ResponseInterrupted("sqreen blocked the request after the response started "
                                       "(event %s)" % event_id)
         try:
-            return _respond_blocked(self.request.environ, self.start, event_id, exc_info)[0]
+            return _respond_blocked(self.request.environ, self, event_id, exc_info)[0]
         finally:
             del exc_info
 
     def close(self):
-        if self.iterator is not None and not self.finished:
+        if self.finished:  # the common case: the server closes a response it has iterated to the end
+            return
+        if self.iterator is not None:
             self.iterator.close()
         self._finish()
 
