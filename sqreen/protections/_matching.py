@@ -155,7 +155,8 @@ def find_occurrences(text, inputs, min_length=MIN_LENGTH, max_occurrences=MAX_OC
     an empty list (the common case) when no input occurs. ``text`` may be
     text or UTF-8 bytes (positions are then those of the decoded text).
     """
-    text = _text_of(text)
+    if isinstance(text, bytes) and not isinstance(text, six.text_type):  # _text_of() inlined: every query
+        text = text.decode("utf-8", "replace")
     found = []
     for item, value in _candidates(text, inputs, min_length):
         length = len(value)
