@@ -192,7 +192,7 @@ def _begin(environ, previous, scope_class=_Scope, route_reader=None):
     the ``_Scope`` (sub)class to return; ``route_reader``: see ``Request.route_reader``.
     """
     try:
-        cfg = _runtime.config()
+        cfg = _state["config"]  # _runtime.config() and budget.needed() inlined: once per request
         settings = _settings[0]
         if settings is None or settings.config is not cfg:
             settings = _settings[0] = _Settings(cfg)
@@ -204,7 +204,7 @@ def _begin(environ, previous, scope_class=_Scope, route_reader=None):
                 return None, event_id
         _request.activate(request)
         # A budget only serves to skip interruptible callbacks: none registered, none opened.
-        opened = bool(settings.budget_ms) and not request.allowlisted and budget.needed()
+        opened = bool(settings.budget_ms) and budget.wanted[0] and not request.allowlisted
         if opened:
             budget.start(settings.budget_ms)
         return scope_class(request, previous, opened), None
@@ -283,8 +283,9 @@ class _Response(_Start):
             for chunk in self.result:
                 if not sent:
                     sent = bool(chunk)
-                    if not self.started:
-                        self.flush()
+                    if not self.started and self.pending is not None:  # flush() inlined
+                        self.started = True
+                        self.server_write = self.server(*self.pending)
                 yield chunk
         except RequestBlocked:
             yield self._blocked(sent)

@@ -28,7 +28,8 @@ SKIP_COUNTER = "instrumentation.budget_skip"
 # then the dispatch has no budget code.
 enabled = False
 _opened = [False]  # a budget has been started
-_wanted = [False]  # an interruptible callback has been registered
+# An interruptible callback has been registered: what needed() says (the request layer reads it as is).
+wanted = [False]
 
 #: Called without arguments when the first budget opens (the hook points
 #: then rebuild their dispatch with the budget code in it).
@@ -65,7 +66,7 @@ def start(ms):
     _set(budget)
     if not enabled:
         _opened[0] = True
-        if _wanted[0]:
+        if wanted[0]:
             _enable()
     return budget
 
@@ -76,13 +77,13 @@ def needed():
     The request layer opens no budget until then, saving each request the
     budget's bookkeeping.
     """
-    return _wanted[0]
+    return wanted[0]
 
 
 def want():
     """Note that an interruptible callback exists: callbacks are timed from now (or the first budget) on."""
     if not enabled:
-        _wanted[0] = True
+        wanted[0] = True
         if _opened[0]:
             _enable()
 

@@ -37,11 +37,10 @@ def _lookup(cls, name):
 def _through(base, name, raw, hookpoint):
     """A method calling ``raw`` (bound to self) through ``hookpoint``."""
 
-    def method(*args, **kwargs):
-        if hookpoint.active and args:
-            self = args[0]
-            return hookpoint.call(MethodType(raw, self), self, args[1:], kwargs)
-        return raw(*args, **kwargs)
+    def method(self, *args, **kwargs):
+        if hookpoint.active:
+            return hookpoint.call(MethodType(raw, self), self, args, kwargs)
+        return raw(self, *args, **kwargs)
 
     method.__name__ = name
     method.__qualname__ = "%s.%s" % (base.__name__, name)

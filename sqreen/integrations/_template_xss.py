@@ -70,7 +70,13 @@ def markup_now():
     """The current request's markup-carrying inputs (see :func:`candidates`); None outside a request."""
     try:
         request = _request.current()
-        return candidates(request) if request is not None else None
+        if request is None:
+            return None
+        inputs = request.inputs()  # candidates() inlined: a render hook asks on every render
+        cached = request._cache.get(_INPUTS_KEY)
+        if cached is None or cached[0] is not inputs:
+            cached = request._cache[_INPUTS_KEY] = (inputs, _xss.markup_inputs(inputs))
+        return cached[1]
     except Exception:
         _log.log_once("xss:inputs", "sqreen: cannot read the request's inputs for the XSS check",
                       exc_info=True)

@@ -19,26 +19,25 @@ from __future__ import absolute_import
 from sqreen import _log
 from sqreen.integrations._flask_entry import wrap_entry
 
-_current_context = [None]  # () -> Flask's current RequestContext or None, for this Flask version
+# Where Flask keeps its current RequestContext: a context variable from Flask 2.2 on, a stack before.
+_contexts = {"variable": None, "stack": None}
 
 
 def patch(module):
     """Patch the ``flask`` package's ``Flask`` class (once per class)."""
     import flask.globals
 
-    cv_request = getattr(flask.globals, "_cv_request", None)  # Flask 2.2 and later
-    if cv_request is not None:
-        _current_context[0] = lambda: cv_request.get(None)
-    else:
-        stack = flask.globals._request_ctx_stack
-        _current_context[0] = lambda: stack.top
+    _contexts["variable"] = getattr(flask.globals, "_cv_request", None)
+    if _contexts["variable"] is None:
+        _contexts["stack"] = flask.globals._request_ctx_stack
     wrap_entry(module.Flask, route_reader=read_route)
 
 
 def read_route(request):
     """``(rule, view_args)`` of the Flask request being served, or None until Flask has matched its URL."""
     try:
-        context = _current_context[0]()
+        variable = _contexts["variable"]
+        context = variable.get(None) if variable is not None else _contexts["stack"].top
         if context is None:
             return None
         flask_request = context.request

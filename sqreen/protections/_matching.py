@@ -72,7 +72,7 @@ def _lacks_a_character(text, value):
 def _entries(inputs):
     """``[(input_tuple, text value, length)]``: the inputs ever looked for, ready to search.
 
-    The same values as :func:`_candidates`'s first search of ``inputs`` looks
+    The same values as :func:`candidates`'s first search of ``inputs`` looks
     for (that loop converts them inline: it runs on every request).
     """
     text = six.text_type
@@ -106,8 +106,12 @@ def _probed(prepared):
 _last = (None, None)
 
 
-def _candidates(text, inputs, min_length):
-    """``[(input_tuple, value)]`` for each input whose text value could occur in ``text``."""
+def candidates(text, inputs, min_length=MIN_LENGTH):
+    """``[(input_tuple, value)]`` for each input whose text value could occur in ``text`` (decoded).
+
+    The cheap first test: empty (the common case) when no input occurs;
+    :func:`find_occurrences` then says where.
+    """
     global _last
     size = len(text)
     last = _last
@@ -136,7 +140,7 @@ def _candidates(text, inputs, min_length):
 
 
 def _search_prepared(text, size, prepared, min_length):
-    """:func:`_candidates` for inputs searched before: each long text scanned once per probe character."""
+    """:func:`candidates` for inputs searched before: each long text scanned once per probe character."""
     if size < PROBE_FROM:
         return [(item, value) for item, value, length in prepared[0]
                 if min_length <= length <= size and value in text]
@@ -158,7 +162,7 @@ def find_occurrences(text, inputs, min_length=MIN_LENGTH, max_occurrences=MAX_OC
     if isinstance(text, bytes) and not isinstance(text, six.text_type):  # _text_of() inlined: every query
         text = text.decode("utf-8", "replace")
     found = []
-    for item, value in _candidates(text, inputs, min_length):
+    for item, value in candidates(text, inputs, min_length):
         length = len(value)
         start = text.find(value)
         count = 0
@@ -171,4 +175,4 @@ def find_occurrences(text, inputs, min_length=MIN_LENGTH, max_occurrences=MAX_OC
 
 def occurs(text, inputs, min_length=MIN_LENGTH):
     """True when at least one input's value occurs in ``text`` (the cheap first test)."""
-    return bool(_candidates(_text_of(text), inputs, min_length))
+    return bool(candidates(_text_of(text), inputs, min_length))

@@ -103,9 +103,9 @@ def check(query, dialect, inputs, **options):
     try:
         if isinstance(query, bytes) and not isinstance(query, six.text_type):
             query = query.decode("utf-8", "replace")
-        occurrences = _matching.find_occurrences(query, inputs)
-        if not occurrences:
+        if not _matching.candidates(query, inputs):  # the common case: no input occurs in the query
             return None
+        occurrences = _matching.find_occurrences(query, inputs)
         d = dialect if isinstance(dialect, lexer.Dialect) else lexer.dialect(dialect, **options)
         return _first_attack(query, d, occurrences)
     except Exception:

@@ -355,7 +355,7 @@ def test_allowlisted_ip_skips_every_protection(agent, blocking_hook):
 
 
 def test_the_time_budget_is_open_for_the_request_only(agent, monkeypatch):
-    monkeypatch.setattr(_budget, "_wanted", [True])  # some callback is interruptible
+    monkeypatch.setattr(_budget, "wanted", [True])  # some callback is interruptible
     agent.configure(performance_budget_ms="7")
     seen = []
 
@@ -371,7 +371,7 @@ def test_the_time_budget_is_open_for_the_request_only(agent, monkeypatch):
 @pytest.mark.parametrize("interruptible, limit", [(False, "7"), (True, "0")],
                          ids=["no-interruptible-callback", "limit-zero"])
 def test_no_budget_when_it_would_skip_nothing(agent, monkeypatch, interruptible, limit):
-    monkeypatch.setattr(_budget, "_wanted", [interruptible])  # whether some callback is interruptible
+    monkeypatch.setattr(_budget, "wanted", [interruptible])  # whether some callback is interruptible
     agent.configure(performance_budget_ms=limit)
     seen = []
 
@@ -425,9 +425,12 @@ def test_a_file_wrapper_response_is_returned_as_is(agent):
 
 
 def test_agent_failure_at_request_start_serves_the_app_unprotected(agent, monkeypatch):
-    from sqreen import _runtime
+    from sqreen import _request
 
-    monkeypatch.setattr(_runtime, "config", lambda: None)  # breaks the set-up
+    def broken(*args, **kwargs):
+        raise RuntimeError("broken on purpose")
+
+    monkeypatch.setattr(_request, "Request", broken)  # breaks the set-up
     served = serve(wsgi.middleware(hello), make_environ())
     assert served.status == "200 OK" and served.body == b"hello"
     assert _log.counters().get("wsgi:begin") == 1

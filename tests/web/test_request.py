@@ -114,8 +114,8 @@ def test_header_inputs_are_sorted_by_name_and_a_header_under_two_keys_counts_twi
         headers = [item for item in Request(environ).inputs() if item[0] == "header"]
         names = [name for _, name, _ in headers]
         assert names == sorted(names) and "cookie" not in names and "content-length" not in names
-        assert [value for _, name, value in headers if name == "content-type"] in (["text/x", "text/y"],
-                                                                                  ["text/y", "text/x"])
+        types = [value for _, name, value in headers if name == "content-type"]
+        assert sorted(types) == ["text/x", "text/y"]
         assert ("header", "x-a", "a") in headers and ("header", "x-b", "b") in headers
 
 
