@@ -13,7 +13,9 @@ GETs are sent one after another and the counters dumped: the instructions
 the worker executed for them, divided by their number, are its cost per
 request -- HTTP parsing, the app and, when on, the agent. Each window starts
 after a full garbage collection (``/agent?gc=1``), so that a full collection
-falling into one side's window only does not swamp the difference.
+falling into one side's window only does not swamp the difference, and the
+agent sends no metrics report during the run (``metrics_interval`` of a
+day: under valgrind the default minute passes mid-run).
 
 Why: on a shared machine the throughput and CPU-time figures of
 ``bench_requests.py`` swing by 10% from run to run, more than the effect
@@ -100,7 +102,10 @@ def main(argv=None):
         for framework in args.frameworks.split(","):
             per = {}
             for agent in (False, True):
-                server = bench_requests.Server(framework, agent, tmp, prefix=prefix)
+                # No metrics report in a window: under valgrind the 60 s timer fires mid-run, and
+                # one report moved the agent's per-request figure by thousands of instructions.
+                server = bench_requests.Server(framework, agent, tmp, prefix=prefix,
+                                               agent_env={"SQREEN_METRICS_INTERVAL": "86400"})
                 try:
                     seen = server.wait_ready(seconds=300)
                     server.worker_pid = seen["pid"]

@@ -105,7 +105,7 @@ def get(port, path, timeout=10):
 class Server(object):
     """gunicorn (one sync worker) serving one framework's app, with the agent or without."""
 
-    def __init__(self, framework, agent, tmp, prefix=()):
+    def __init__(self, framework, agent, tmp, prefix=(), agent_env=None):
         self.name = "%s, agent %s" % (framework, "on" if agent else "off")
         self.port = free_port()
         self.log_path = os.path.join(tmp, "%s-%s.log" % (framework, "on" if agent else "off"))
@@ -117,6 +117,7 @@ class Server(object):
         if agent:
             env.update(PYTHONPATH=ROOT, SQREEN_MODE="monitor",
                        SQREEN_EVENTS_FILE=os.path.join(tmp, "events-%s.jsonl" % framework))
+            env.update(agent_env or {})
             cmd = [sys.executable, "-c", "import sys; from sqreen._cli import start_main; "
                    "sys.exit(start_main())"] + gunicorn
         else:
