@@ -129,6 +129,12 @@ class Request(object):
             self._path_params = dict(params)
         self._cache.pop("inputs", None)
 
+    def defer_route(self, reader):
+        """For framework integrations: the matched route and its parameters, read by ``reader`` (see
+        ``route_reader``) when first needed."""
+        self.route_reader = reader
+        self._cache.pop("inputs", None)
+
     @property
     def route(self):
         """The route pattern the framework matched (``/items/<id>``), or None."""

@@ -10,15 +10,16 @@ without editing the project's settings:
   ``ATOMIC_REQUESTS`` transaction has been rolled back on the way up.
   Django turns only ``Exception`` into 500 pages, and ``RequestBlocked`` is
   a ``BaseException``;
-* the first ``process_view``: the resolver's match becomes the request's
-  route and path parameters (part of its inputs) before any other view
-  middleware and the view run;
+* the first ``process_view``: the resolver's match gives the request's
+  route and path parameters (part of its inputs, read from the match when
+  first needed) before any other view middleware and the view run;
 * with old-style ``MIDDLEWARE_CLASSES`` (Django 1.11), the last
   ``process_response``: the 403 reaches the client as the agent built it,
   whatever the project's response middleware did to it.
 """
 from __future__ import absolute_import
 
+import functools
 import sys
 import threading
 import uuid
@@ -108,15 +109,25 @@ def process_response(request, response):
 
 
 def process_view(request, view_func, view_args, view_kwargs):
-    """Record the resolved route and path parameters on the agent's request."""
+    """Note the resolver's match on the agent's request: its route and path parameters are read from
+    it when first needed (most requests of most apps never ask)."""
     try:
         current = _request.current()
         if current is not None and current.environ is request.environ:
             match = getattr(request, "resolver_match", None)
-            current.set_route(route_of(match), path_params(match, view_args, view_kwargs))
+            current.defer_route(functools.partial(read_route, match, view_args, view_kwargs))
     except Exception:
         _log.log_once("django:route", "sqreen: cannot read Django's resolved route", exc_info=True)
     return None
+
+
+def read_route(match, args, kwargs, request):
+    """``(route, path parameters)`` of a resolver match, for ``Request.route_reader``. Never raises."""
+    try:
+        return route_of(match), path_params(match, args, kwargs)
+    except Exception:
+        _log.log_once("django:route", "sqreen: cannot read Django's resolved route", exc_info=True)
+        return None, None
 
 
 def route_of(match):

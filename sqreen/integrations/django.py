@@ -53,12 +53,16 @@ def patch_handler(cls):
     from sqreen import wsgi
     from sqreen.integrations import _django_layer
 
+    layer = _django_layer.Layer
+    serve = wsgi.serve
+
     def __call__(self, environ, start_response):
-        app = self.__dict__.get("_sqreen_wsgi")
+        app = self.__dict__.get("_sqreen_app")
         if app is None:
-            app = self.__dict__["_sqreen_wsgi"] = wsgi.middleware(functools.partial(original, self))
-        _django_layer.ensure(self)
-        return app(environ, start_response)
+            app = self.__dict__["_sqreen_app"] = functools.partial(original, self)
+        if type(self.__dict__.get("_middleware_chain")) is not layer:  # joined once per handler
+            _django_layer.ensure(self)
+        return serve(app, environ, start_response)
 
     setattr(__call__, _MARK, True)
     __call__.__wrapped__ = original
