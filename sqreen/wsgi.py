@@ -104,21 +104,6 @@ def serve(app, environ, start_response, route_reader=None):
     return scope
 
 
-class _Scope(object):
-    """What the end of a request must undo: the current request, the budget."""
-
-    __slots__ = ("request", "previous", "budget", "ended")
-
-    def __init__(self, request, previous, budget_opened):
-        self.request = request
-        self.previous = previous
-        self.budget = budget_opened
-        self.ended = False
-
-    def end(self):
-        _end(self)
-
-
 def _end(scope):
     """End the request of ``scope`` (once): close its budget, make the request before it current again."""
     if scope.ended:
@@ -130,6 +115,20 @@ def _end(scope):
         _request.activate(scope.previous)
     except Exception:
         _log.log_once("wsgi:end", "sqreen: cannot close the request context", exc_info=True)
+
+
+class _Scope(object):
+    """What the end of a request must undo: the current request, the budget."""
+
+    __slots__ = ("request", "previous", "budget", "ended")
+
+    def __init__(self, request, previous, budget_opened):
+        self.request = request
+        self.previous = previous
+        self.budget = budget_opened
+        self.ended = False
+
+    end = _end
 
 
 class _Start(object):
