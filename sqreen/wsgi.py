@@ -191,7 +191,7 @@ def _begin(environ, previous, scope_class=_Scope, route_reader=None):
     the ``_Scope`` (sub)class to return; ``route_reader``: see ``Request.route_reader``.
     """
     try:
-        cfg = _state["config"]  # _runtime.config() and budget.needed() inlined: once per request
+        cfg = _state["config"]  # _runtime.config() inlined: once per request
         settings = _settings[0]
         if settings is None or settings.config is not cfg:
             settings = _settings[0] = _Settings(cfg)

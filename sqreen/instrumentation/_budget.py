@@ -12,7 +12,7 @@ Timing is only worth its clock reads (four per hooked call) when there is
 something to skip: until a budget has opened *and* an interruptible
 callback has been registered, the generated dispatch has no budget code at
 all (the hook points are rebuilt with it then, see ``on_enable``), and
-``spent()`` stays 0; the request layer asks ``needed()`` and opens no budget
+``spent()`` stays 0; the request layer reads ``wanted`` and opens no budget
 before. After that, when no budget is open for the current request nothing
 is timed.
 """
@@ -28,7 +28,8 @@ SKIP_COUNTER = "instrumentation.budget_skip"
 # then the dispatch has no budget code.
 enabled = False
 _opened = [False]  # a budget has been started
-# An interruptible callback has been registered: what needed() says (the request layer reads it as is).
+#: ``[True]`` once an interruptible callback exists: before that a budget would skip nothing, so the
+#: request layer opens none (saving each request the budget's bookkeeping).
 wanted = [False]
 
 #: Called without arguments when the first budget opens (the hook points
@@ -69,15 +70,6 @@ def start(ms):
         if wanted[0]:
             _enable()
     return budget
-
-
-def needed():
-    """True once an interruptible callback exists: before that a budget would skip nothing.
-
-    The request layer opens no budget until then, saving each request the
-    budget's bookkeeping.
-    """
-    return wanted[0]
 
 
 def want():
