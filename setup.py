@@ -1,9 +1,11 @@
 """Packaging for sqreen, the open-source security microagent."""
 import io
 import os
+import platform
 import re
 
-from setuptools import find_packages, setup
+from setuptools import Extension, find_packages, setup
+from setuptools.command.build_ext import build_ext
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -11,6 +13,31 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 def read_version():
     with io.open(os.path.join(HERE, "sqreen", "__init__.py"), encoding="utf-8") as f:
         return re.search(r'^__version__ = "([^"]+)"', f.read(), re.M).group(1)
+
+
+def extensions():
+    """The compiled parts, CPython only (see ``OptionalBuildExt``)."""
+    if platform.python_implementation() != "CPython":
+        return []
+    return [Extension("sqreen._wsgi_response", ["sqreen/_wsgi_response.c"])]
+
+
+class OptionalBuildExt(build_ext):
+    """Builds what it can: without a C compiler (or the Python headers) the agent runs the Python versions
+    of its compiled parts (``sqreen.wsgi._PyResponse``), only slower. (``Extension(optional=True)`` does
+    the same on Python 3 but is unknown to 2.7's distutils.)"""
+
+    def run(self):
+        try:
+            build_ext.run(self)
+        except Exception as exc:  # distutils' platform errors: no compiler at all
+            self.warn("sqreen: compiled parts not built, the Python versions will run: %s" % exc)
+
+    def build_extension(self, ext):
+        try:
+            build_ext.build_extension(self, ext)
+        except Exception as exc:  # compile or link errors
+            self.warn("sqreen: %s not built, its Python version will run: %s" % (ext.name, exc))
 
 
 def read_readme():
@@ -26,6 +53,8 @@ setup(
     long_description_content_type="text/markdown",
     license="Apache-2.0",
     packages=find_packages(exclude=["tests", "tests.*", "benchmarks", "benchmarks.*"]),
+    ext_modules=extensions(),
+    cmdclass={"build_ext": OptionalBuildExt},
     python_requires=">=2.7, !=3.0.*, !=3.1.*, !=3.2.*, !=3.3.*, !=3.4.*, !=3.5.*",
     install_requires=[
         "six>=1.12",

@@ -54,12 +54,13 @@ def middleware(app):
     return sqreen_wsgi
 
 
-def serve(app, environ, start_response, route_reader=None):
+def _py_serve(app, environ, start_response, route_reader=None):
     """Call the WSGI ``app`` under the agent's request handling: what :func:`middleware` does per request.
 
     For integrations that wrap a framework's entry method and so have a new
     ``app`` (bound to the framework's instance) on every request;
     ``route_reader``: the framework's, for the request (see ``Request.route_reader``).
+    (``serve``: this, or its compiled version where it was built.)
     """
     # The runtime's state read directly: status() would also check for a fork (a system call).
     if _state["status"] != _RUNNING:
@@ -82,12 +83,7 @@ def serve(app, environ, start_response, route_reader=None):
         else:
             result = app(environ, scope)
     except RequestBlocked:
-        scope.end()
-        exc_info = sys.exc_info()
-        try:
-            return _respond_blocked(environ, scope, _blocking.event_id_of(exc_info[1]), exc_info)
-        finally:
-            del exc_info
+        return _blocked_response(scope, environ, *sys.exc_info())
     except BaseException:
         scope.end()
         raise
@@ -102,6 +98,16 @@ def serve(app, environ, start_response, route_reader=None):
         return result
     scope.result = result
     return scope
+
+
+def _blocked_response(scope, environ, exc_type, exc_value, exc_tb):
+    """The 403 response for a block (``exc_value``) raised by the app of ``scope``'s request; ends it."""
+    scope.end()
+    exc_info = (exc_type, exc_value, exc_tb)
+    try:
+        return _respond_blocked(environ, scope, _blocking.event_id_of(exc_value), exc_info)
+    finally:
+        del exc_info
 
 
 def _end(scope):
@@ -169,7 +175,7 @@ class _Start(object):
 class _Settings(object):
     """The configuration values a request needs, read once per configuration object."""
 
-    __slots__ = ("config", "ip_header", "trusted", "allowlist", "blocklist", "budget_ms", "block")
+    __slots__ = ("config", "ip_header", "trusted", "allowlist", "blocklist", "budget_ms", "block", "fast")
 
     def __init__(self, cfg):
         self.config = cfg
@@ -179,6 +185,9 @@ class _Settings(object):
         self.blocklist = cfg.ip_blocklist
         self.budget_ms = cfg.performance_budget_ms
         self.block = cfg.mode == "block"
+        # What the compiled serve() needs for a request it serves itself (None: no IP list to check).
+        lists = self.allowlist or self.blocklist
+        self.fast = None if lists else (self.ip_header, self.trusted, self.budget_ms)
 
 
 _settings = [None]
@@ -247,14 +256,15 @@ def _respond_blocked(environ, start, event_id, exc_info):
     return [body]
 
 
-class _Response(_Start):
+class _PyResponse(_Start):
     """A WSGI request's scope (see ``_Scope``), the ``start_response`` its app gets (see ``_Start``), and
     the app's response iterable with the request kept current until its last chunk is out.
 
     The request ends when the iteration is over (after the server wrote the
     last chunk) or when the server closes the response, whichever comes
     first: the app's ``close()`` runs then, once, with its request still
-    current. One object for all three: a request makes one.
+    current. One object for all three: a request makes one. The compiled
+    ``sqreen._wsgi_response.Response`` does the same (see ``_Response``).
     """
 
     __slots__ = ("request", "previous", "budget", "ended", "result", "iterator", "finished")
@@ -273,7 +283,7 @@ class _Response(_Start):
     end = _end
 
     def __iter__(self):
-        self.iterator = self._guarded_chunks() if self.request.allowlisted else self._chunks()
+        self.iterator = _guarded_chunks(self) if self.request.allowlisted else self._chunks()
         return self.iterator
 
     def _chunks(self):
@@ -287,43 +297,10 @@ class _Response(_Start):
                         self.server_write = self.server(*self.pending)
                 yield chunk
         except RequestBlocked:
-            yield self._blocked(sent)
+            yield _blocked_chunk(self, sent, *sys.exc_info())
         if not self.started:
             self.flush()
         self._finish()
-
-    def _guarded_chunks(self):
-        # An allowlisted request: the app's code runs as the agent's own (no callback).
-        sent = False
-        try:
-            with agent_code():
-                iterator = iter(self.result)
-            while True:
-                with agent_code():
-                    chunk = next(iterator, _DONE)
-                if chunk is _DONE:
-                    break
-                if not sent:
-                    sent = bool(chunk)
-                    self.flush()
-                yield chunk
-        except RequestBlocked:
-            yield self._blocked(sent)
-        self.flush()
-        self._finish()
-
-    def _blocked(self, sent):
-        """The 403 body for a block raised while iterating (before anything non-empty was sent)."""
-        exc_info = sys.exc_info()
-        event_id = _blocking.event_id_of(exc_info[1])
-        if sent:
-            del exc_info
-            raise ResponseInterrupted("sqreen blocked the request after the response started "
-                                      "(event %s)" % event_id)
-        try:
-            return _respond_blocked(self.request.environ, self, event_id, exc_info)[0]
-        finally:
-            del exc_info
 
     def close(self):
         if self.finished:  # the common case: the server closes a response it has iterated to the end
@@ -347,5 +324,67 @@ class _Response(_Start):
         finally:
             self.end()
 
+
+def _guarded_chunks(response):
+    """The chunks of an allowlisted request's response: the app's code runs as the agent's own (no
+    callback)."""
+    sent = False
+    try:
+        with agent_code():
+            iterator = iter(response.result)
+        while True:
+            with agent_code():
+                chunk = next(iterator, _DONE)
+            if chunk is _DONE:
+                break
+            if not sent:
+                sent = bool(chunk)
+                response.flush()
+            yield chunk
+    except RequestBlocked:
+        yield _blocked_chunk(response, sent, *sys.exc_info())
+    response.flush()
+    response._finish()
+
+
+def _blocked_chunk(response, sent, exc_type, exc_value, exc_tb):
+    """The 403 body for a block (``exc_value``) raised while iterating, when nothing non-empty was sent."""
+    event_id = _blocking.event_id_of(exc_value)
+    if sent:
+        raise ResponseInterrupted("sqreen blocked the request after the response started (event %s)"
+                                  % event_id)
+    exc_info = (exc_type, exc_value, exc_tb)
+    try:
+        return _respond_blocked(response.request.environ, response, event_id, exc_info)[0]
+    finally:
+        del exc_info
+
+
+def _report_error(key, exc_type, exc_value, exc_tb):
+    """For the compiled response: an error of the agent's, logged once and counted."""
+    messages = {"wsgi:begin": "sqreen: cannot set up the request; serving it unprotected",
+                "wsgi:end": "sqreen: cannot close the request context",
+                "wsgi:blocked-in-close": "sqreen: a request was blocked while its response was being "
+                                         "closed; nothing more to stop"}
+    _log.log_once(key, messages.get(key, "sqreen: error in the response object"),
+                  exc_info=(exc_type, exc_value, exc_tb))
+
+
+def _compiled():
+    """``sqreen._wsgi_response`` ready to use, or None where it was not built (no C compiler)."""
+    try:
+        from sqreen import _wsgi_response
+    except ImportError:
+        return None
+    _wsgi_response.configure(vars(_request), vars(budget), _state, _RUNNING, _settings, _report_error,
+                             _blocked_chunk, _guarded_chunks, _blocked_response, _py_serve, RequestBlocked)
+    return _wsgi_response
+
+
+_compiled_module = _compiled()
+#: The response object ``serve`` makes for each request (the compiled one where it was built), and
+#: ``serve`` itself: the compiled one serves the common request and leaves any other to ``_py_serve``.
+_Response = _compiled_module.Response if _compiled_module is not None else _PyResponse
+serve = _compiled_module.serve if _compiled_module is not None else _py_serve
 
 _DONE = object()

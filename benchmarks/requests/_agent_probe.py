@@ -18,6 +18,9 @@ def probe(collect=False):
         "pid": os.getpid(),
         "status": runtime.status() if runtime is not None else "not imported",
         "request_seen": bool(wsgi is not None and wsgi.current_request() is not None),
+        # The response object serving requests: the compiled one (built in place) or its Python version.
+        "response": ("none" if wsgi is None else
+                     "python" if wsgi._Response is getattr(wsgi, "_PyResponse", None) else "compiled"),
         "gc": {"collections": [stats["collections"] for stats in gc.get_stats()],
                "objects": len(gc.get_objects())},
         "integrations": sorted(name.rpartition(".")[2] for name in sys.modules

@@ -90,6 +90,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
         raise SystemExit("valgrind is not installed: apt-get install -y valgrind")
+    bench_requests.build_inplace()
     tmp = tempfile.mkdtemp(prefix="sqreen-bench-instructions-")
     _db.create(os.path.join(tmp, "bench.sqlite3"))
     out_dir = os.path.join(tmp, "callgrind")

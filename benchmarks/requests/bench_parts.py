@@ -136,6 +136,10 @@ def main():
     if args.child:
         serve_requests(args)
         return 0
+    sys.path.insert(0, HERE)
+    from _build import build_inplace
+
+    build_inplace()
     rows = []
     for variant in args.variants.split(","):
         # A first run compiles what the edits left uncompiled: both measured runs then load the same .pyc.

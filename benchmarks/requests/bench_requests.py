@@ -49,6 +49,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
 import _db  # noqa: E402
+from _build import build_inplace  # noqa: E402
 
 APPS = {"flask": "app_flask:app", "django": "app_django:application"}
 ENDPOINTS = ["hello", "query"]
@@ -227,6 +228,7 @@ def main(argv=None):
     if wrk is None and args.client == "auto":
         print("wrk is not installed (apt-get install -y wrk); using the slower Python client",
               file=sys.stderr)
+    build_inplace()
     tmp = tempfile.mkdtemp(prefix="sqreen-bench-requests-")
     script = os.path.join(tmp, "report.lua")
     with open(script, "w") as f:
@@ -254,6 +256,9 @@ def main(argv=None):
                     server.worker_pid = seen.pop("pid")
                     seen.pop("integrations")
                     seen.pop("gc")
+                    response = seen.pop("response")
+                    if agent:
+                        notes.append("%s: response object: %s" % (framework, response))
                     expected = {"status": "running", "request_seen": True} if agent else {
                         "status": "not imported", "request_seen": False}
                     if seen != expected:

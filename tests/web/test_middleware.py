@@ -1,4 +1,9 @@
-"""The middleware in-process: context lifetime, close(), blocking at every stage, IP lists, budget."""
+"""The middleware in-process: context lifetime, close(), blocking at every stage, IP lists, budget.
+
+Every test runs with both request layers: the compiled one (where it was
+built: ``serve`` and the response object) and the pure-Python one it stands in for.
+"""
+import os
 import sys
 import threading
 
@@ -9,6 +14,30 @@ from sqreen.instrumentation import RequestBlocked, _budget, budget, hook
 from tests.web.conftest import make_environ, serve
 
 calls = []
+
+LAYERS = {"python": (wsgi._py_serve, wsgi._PyResponse)}
+try:
+    from sqreen import _wsgi_response
+except ImportError:  # not built (no C compiler): the python one is in use
+    _wsgi_response = None
+else:
+    LAYERS["compiled"] = (_wsgi_response.serve, _wsgi_response.Response)
+
+
+@pytest.fixture(autouse=True, params=["compiled", "python"])
+def layer(request, monkeypatch):
+    if request.param not in LAYERS:
+        if os.environ.get("CI") == "true":
+            pytest.fail("sqreen._wsgi_response was not built")
+        pytest.skip("sqreen._wsgi_response was not built (python setup.py build_ext --inplace)")
+    monkeypatch.setattr(wsgi, "serve", LAYERS[request.param][0])
+    monkeypatch.setattr(wsgi, "_Response", LAYERS[request.param][1])
+    return request.param
+
+
+def test_the_compiled_layer_serves_when_built():
+    if _wsgi_response is not None:
+        assert wsgi._compiled() is _wsgi_response
 
 
 def sensitive(value):
@@ -464,3 +493,77 @@ def test_concurrent_threads_each_see_their_own_request(agent):
     for thread in threads:
         thread.join(30)
     assert results == {"id=1": {"id": ["1"]}, "id=2": {"id": ["2"]}}
+
+
+@pytest.fixture
+def end_breaks(monkeypatch):
+    """Makes ending a request fail the way it can (closing the budget, restoring the previous request)."""
+    from sqreen import _request
+
+    def install(part):
+        def broken(*args):
+            raise RuntimeError("broken on purpose")
+
+        if part == "activate":
+            real = _request.activate
+
+            def activate(value):  # setting up a request works; restoring the one before (none) fails
+                if value is None:
+                    broken()
+                return real(value)
+
+            monkeypatch.setattr(_request, "activate", activate)
+        else:
+            monkeypatch.setattr(_budget, "wanted", [True])
+            monkeypatch.setattr(budget, "stop", broken)
+
+    return install
+
+
+@pytest.mark.parametrize("part", ["activate", "budget"])
+def test_an_error_ending_the_request_is_logged_once_and_the_response_goes_out(agent, end_breaks, part):
+    agent.configure(performance_budget_ms="50")
+    end_breaks(part)
+    served = serve(wsgi.middleware(hello), make_environ())
+    assert served.status == "200 OK" and served.body == b"hello" and served.error is None
+    assert _log.counters() == {"wsgi:end": 1}
+
+
+def test_serving_leaves_no_reference_behind(agent):
+    """What the server and the app hand over is let go once the request is over (no leak in C)."""
+    import gc
+
+    class Body(object):
+        def __iter__(self):
+            return iter([b"a", b"b"])
+
+        def close(self):
+            pass
+
+    body = Body()
+    environ = make_environ()
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return body
+
+    def start_response(status, headers, exc_info=None):
+        return lambda data: None
+
+    wrapped = wsgi.middleware(app)
+
+    def one():
+        result = wrapped(environ, start_response)
+        chunks = list(result)
+        result.close()
+        assert chunks == [b"a", b"b"]
+
+    one()
+    gc.collect()
+    before = (sys.getrefcount(body), sys.getrefcount(environ), sys.getrefcount(start_response))
+    objects = len(gc.get_objects())
+    for _ in range(200):
+        one()
+    gc.collect()
+    assert (sys.getrefcount(body), sys.getrefcount(environ), sys.getrefcount(start_response)) == before
+    assert len(gc.get_objects()) - objects < 50
