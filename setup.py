@@ -19,13 +19,15 @@ def extensions():
     """The compiled parts, CPython only (see ``OptionalBuildExt``)."""
     if platform.python_implementation() != "CPython":
         return []
-    return [Extension("sqreen._wsgi_response", ["sqreen/_wsgi_response.c"])]
+    return [Extension("sqreen._wsgi_response", ["sqreen/_wsgi_response.c"]),
+            Extension("sqreen.protections._candidates", ["sqreen/protections/_candidates.c"])]
 
 
 class OptionalBuildExt(build_ext):
     """Builds what it can: without a C compiler (or the Python headers) the agent runs the Python versions
-    of its compiled parts (``sqreen.wsgi._PyResponse``), only slower. (``Extension(optional=True)`` does
-    the same on Python 3 but is unknown to 2.7's distutils.)"""
+    of its compiled parts (``sqreen.wsgi._py_serve`` and ``_PyResponse``,
+    ``sqreen.protections._matching._py_candidates``), only slower. (``Extension(optional=True)`` does the
+    same on Python 3 but is unknown to 2.7's distutils.)"""
 
     def run(self):
         try:

@@ -18,8 +18,23 @@ import sys
 import six
 
 from sqreen import _log, _request
+from sqreen.protections import _matching
 
 _protections = {}
+
+
+def _compiled_first_test():
+    """``could_be_bent(text)`` (see ``sqreen/protections/_candidates.c``), or None where it was not built."""
+    try:
+        from sqreen.protections import _candidates
+    except ImportError:
+        return None
+    _candidates.configure_request(vars(_request), _matching.MIN_LENGTH)
+    return _candidates.could_be_bent
+
+
+# False when no input of the current request occurs in a text: then no check need run (the common case).
+_could_be_bent = _compiled_first_test()
 
 
 def protection_module(name):
@@ -154,6 +169,8 @@ def check_sql(query, dialect, driver=None):
     (monitor mode) or raises ``RequestBlocked`` (block mode).
     """
     try:
+        if _could_be_bent is not None and not _could_be_bent(query):
+            return None
         request = _request.current()
         if request is None or not isinstance(query, (six.text_type, bytes)):
             return None

@@ -106,11 +106,13 @@ def _probed(prepared):
 _last = (None, None)
 
 
-def candidates(text, inputs, min_length=MIN_LENGTH):
+def _py_candidates(text, inputs, min_length=MIN_LENGTH):
     """``[(input_tuple, value)]`` for each input whose text value could occur in ``text`` (decoded).
 
     The cheap first test: empty (the common case) when no input occurs;
-    :func:`find_occurrences` then says where.
+    :func:`find_occurrences` then says where. (``candidates``: this, or,
+    where it was built, its compiled version for short texts, which hands
+    long ones back to this.)
     """
     global _last
     size = len(text)
@@ -176,3 +178,16 @@ def find_occurrences(text, inputs, min_length=MIN_LENGTH, max_occurrences=MAX_OC
 def occurs(text, inputs, min_length=MIN_LENGTH):
     """True when at least one input's value occurs in ``text`` (the cheap first test)."""
     return bool(candidates(_text_of(text), inputs, min_length))
+
+
+def _compiled_candidates():
+    """The compiled ``candidates`` (``sqreen.protections._candidates``), or None where it was not built."""
+    try:
+        from sqreen.protections import _candidates
+    except ImportError:
+        return None
+    _candidates.configure(_py_candidates, as_text, PROBE_FROM)
+    return _candidates.candidates
+
+
+candidates = _compiled_candidates() or _py_candidates

@@ -1,8 +1,62 @@
 # -*- coding: utf-8 -*-
-"""The shared input-matching step: which inputs occur where, and which are never looked for."""
+"""The shared input-matching step: which inputs occur where, and which are never looked for.
+
+Every test runs with both first tests: the compiled ``candidates`` (where it
+was built) and the Python one.
+"""
 from __future__ import unicode_literals
 
+import os
+import random
+
+import pytest
+
 from sqreen.protections import _matching
+
+VERSIONS = {"python": _matching._py_candidates}
+try:
+    from sqreen.protections import _candidates
+except ImportError:  # not built (no C compiler)
+    _candidates = None
+else:
+    VERSIONS["compiled"] = _candidates.candidates
+
+
+@pytest.fixture(autouse=True, params=["compiled", "python"])
+def version(request, monkeypatch):
+    if request.param not in VERSIONS:
+        if os.environ.get("CI") == "true":
+            pytest.fail("sqreen.protections._candidates was not built")
+        pytest.skip("sqreen.protections._candidates was not built (python setup.py build_ext --inplace)")
+    monkeypatch.setattr(_matching, "candidates", VERSIONS[request.param])
+    return request.param
+
+
+def test_the_compiled_version_serves_when_built():
+    if _candidates is not None:
+        assert _matching._compiled_candidates() is _candidates.candidates
+
+
+def test_text_subclasses_are_text():
+    class Markup(type("")):
+        pass
+
+    item = ("query", "q", Markup("<b>"))
+    assert _matching.candidates(Markup("x <b> y"), [item]) == [(item, "<b>")]
+
+
+def test_both_versions_agree_on_random_inputs():
+    rng = random.Random(5)
+    alphabet = "ab' =-@x1é"
+    for _ in range(300):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 260)))
+        items = tuple(("query", str(i), rng.choice([
+            "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 6))),
+            rng.randint(0, 99), b"a=", None, True, 1.5])) for i in range(rng.randint(0, 8)))
+        for version in VERSIONS.values():
+            for min_length in (1, 2, 3):
+                expected = _matching._py_candidates(text, list(items), min_length)
+                assert version(text, items, min_length) == expected
 
 
 def test_no_input_occurs():
@@ -119,3 +173,62 @@ def test_a_tuple_of_inputs_searched_again_gives_the_same_answers():
             assert _matching.occurs(text, inputs) is bool(expected)
             assert _matching.find_occurrences(text, inputs, min_length=3) == \
                 _every_occurrence(text, inputs, min_length=3)
+
+
+@pytest.fixture
+def current_request():
+    """Makes a request with the given query string current (the inputs the first test looks at)."""
+    import io
+
+    from sqreen import _request
+
+    def make(query=""):
+        environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/", "QUERY_STRING": query,
+                   "wsgi.input": io.BytesIO()}
+        request = _request.Request(environ)
+        _request.activate(request)
+        return request
+
+    yield make
+    _request.deactivate()
+
+
+@pytest.mark.skipif(_candidates is None, reason="sqreen.protections._candidates was not built")
+def test_could_be_bent_answers_for_the_current_request(current_request):
+    from sqreen import _attack_report
+
+    could_be_bent = _attack_report._could_be_bent
+    assert could_be_bent is _candidates.could_be_bent
+    assert could_be_bent("SELECT 1 WHERE a = 'x'") is False  # no request
+    request = current_request("name=alice&id=42&c=x")
+    assert could_be_bent("SELECT * FROM users WHERE name = 'bob'") is False
+    assert could_be_bent("SELECT * FROM users WHERE name = 'alice'") is True
+    assert could_be_bent("SELECT * FROM t WHERE id = 42") is True
+    assert could_be_bent("x") is False  # one-character values are never looked for
+    assert could_be_bent(b"SELECT 'bob'") is True  # bytes: the full check decides
+    request._cache["inputs"] = (("json", "n", 7),)  # a value that is no text: the full check decides
+    assert could_be_bent("SELECT 8") is True
+
+
+@pytest.mark.skipif(_candidates is None, reason="sqreen.protections._candidates was not built")
+def test_the_sql_check_answers_the_same_with_or_without_the_compiled_first_test(current_request, monkeypatch):
+    from sqreen import _attack_report
+
+    current_request("q=1' OR '1'='1&name=alice")
+    queries = ["SELECT * FROM t WHERE q = '1' OR '1'='1'", "SELECT * FROM t WHERE name = 'alice'",
+               "SELECT * FROM t WHERE name = 'bob'", b"SELECT * FROM t WHERE q = '1' OR '1'='1'"]
+    reported = []
+
+    def sql_injection(attack, query, **kwargs):
+        reported.append((query, attack.source, attack.name))
+        return "event"
+
+    monkeypatch.setattr(_attack_report, "sql_injection", sql_injection)
+    answers = {}
+    for first_test in (_attack_report._could_be_bent, None):
+        monkeypatch.setattr(_attack_report, "_could_be_bent", first_test)
+        del reported[:]
+        answers[first_test is None] = ([_attack_report.check_sql(query, "sqlite") for query in queries],
+                                       list(reported))
+    assert answers[True] == answers[False]
+    assert answers[True][0] == ["event", None, None, "event"]
