@@ -44,3 +44,12 @@ def require_service(reason):
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail("service required under CI: %s" % reason)
     pytest.skip(reason)
+
+
+def require_compiled(module):
+    """Skip a test of the compiled ``module`` (not built here), or fail under CI, where it must be."""
+    import pytest
+
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail("%s was not built (setup.py build_ext --inplace)" % module)
+    pytest.skip("%s was not built (python setup.py build_ext --inplace)" % module)

@@ -6,12 +6,12 @@ was built) and the Python one.
 """
 from __future__ import unicode_literals
 
-import os
 import random
 
 import pytest
 
 from sqreen.protections import _matching
+from tests.helpers import require_compiled
 
 VERSIONS = {"python": _matching._py_candidates}
 try:
@@ -25,9 +25,7 @@ else:
 @pytest.fixture(autouse=True, params=["compiled", "python"])
 def version(request, monkeypatch):
     if request.param not in VERSIONS:
-        if os.environ.get("CI") == "true":
-            pytest.fail("sqreen.protections._candidates was not built")
-        pytest.skip("sqreen.protections._candidates was not built (python setup.py build_ext --inplace)")
+        require_compiled("sqreen.protections._candidates")
     monkeypatch.setattr(_matching, "candidates", VERSIONS[request.param])
     return request.param
 

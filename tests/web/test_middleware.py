@@ -3,7 +3,6 @@
 Every test runs with both request layers: the compiled one (where it was
 built: ``serve`` and the response object) and the pure-Python one it stands in for.
 """
-import os
 import sys
 import threading
 
@@ -11,6 +10,7 @@ import pytest
 
 from sqreen import _blocking, _events, _log, wsgi
 from sqreen.instrumentation import RequestBlocked, _budget, budget, hook
+from tests.helpers import require_compiled
 from tests.web.conftest import make_environ, serve
 
 calls = []
@@ -27,9 +27,7 @@ else:
 @pytest.fixture(autouse=True, params=["compiled", "python"])
 def layer(request, monkeypatch):
     if request.param not in LAYERS:
-        if os.environ.get("CI") == "true":
-            pytest.fail("sqreen._wsgi_response was not built")
-        pytest.skip("sqreen._wsgi_response was not built (python setup.py build_ext --inplace)")
+        require_compiled("sqreen._wsgi_response")
     monkeypatch.setattr(wsgi, "serve", LAYERS[request.param][0])
     monkeypatch.setattr(wsgi, "_Response", LAYERS[request.param][1])
     return request.param
