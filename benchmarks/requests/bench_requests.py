@@ -25,6 +25,13 @@ speed wanders), and the median p50 and p99 latencies. The goals: at most 5% fewe
 second on ``query`` and 10% on ``hello`` (the exit status is 1 when one is
 missed).
 
+``--together`` loads both servers at once in each trial (one wrk each,
+both on CPU 1; the two workers share CPU 0, which the scheduler splits
+evenly between them): a machine whose speed wanders from second to second
+(a shared virtual machine) then slows both sides alike, and each trial's
+on/off ratio (the "paired" column) is the ratio of their costs per request.
+The absolute figures are about half of a one-at-a-time run's.
+
 Wall-clock throughput swings widely on a machine shared with other work, so
 the table also gives the worker's CPU time per request (user + system, read
 from ``/proc/<worker pid>/stat`` around each trial) and the capacity ratio
@@ -222,11 +229,15 @@ def main(argv=None):
     parser.add_argument("--warmup", type=int, default=2, help="seconds of warm-up per server and endpoint")
     parser.add_argument("--connections", type=int, default=2)
     parser.add_argument("--client", choices=["auto", "wrk", "python"], default="auto")
+    parser.add_argument("--together", action="store_true",
+                        help="load both servers at once in each trial (needs wrk; see the docstring)")
     args = parser.parse_args(argv)
 
     wrk = shutil.which("wrk") if args.client != "python" else None
     if wrk is None and args.client == "wrk":
         raise SystemExit("wrk is not installed: apt-get install -y wrk (or --client python)")
+    if wrk is None and args.together:
+        raise SystemExit("--together needs wrk: apt-get install -y wrk")
     if wrk is None and args.client == "auto":
         print("wrk is not installed (apt-get install -y wrk); using the slower Python client",
               file=sys.stderr)
@@ -247,6 +258,20 @@ def main(argv=None):
         if before is not None and after is not None and result["requests"]:
             result["cpu_us"] = (after - before) * 1e6 / result["requests"]
         return result
+
+    def load_together(servers, path, duration):
+        """Both servers loaded at once (they share one CPU, the scheduler splits it evenly): whatever
+        the machine does meanwhile, it does to both."""
+        found = {}
+        threads = [threading.Thread(target=lambda agent=agent: found.__setitem__(
+            agent, load(servers[agent], path, duration))) for agent in (False, True)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if len(found) != 2:
+            raise SystemExit("a load run failed (see above)")
+        return found
 
     rows, notes = [], []
     try:
@@ -282,8 +307,12 @@ def main(argv=None):
                     for trial in range(args.trials):
                         # off, on, then on, off: a machine that drifts one way over a pair of trials
                         # favours neither side over the run (see the paired ratio).
-                        for agent in ((False, True) if trial % 2 == 0 else (True, False)):
-                            result = load(servers[agent], path, args.duration)
+                        if args.together:
+                            trial_results = load_together(servers, path, args.duration)
+                        else:
+                            trial_results = dict((agent, load(servers[agent], path, args.duration)) for agent
+                                                 in ((False, True) if trial % 2 == 0 else (True, False)))
+                        for agent, result in sorted(trial_results.items()):
                             results[agent].append(result)
                             print("%-7s %-6s trial %d agent %-3s %8.1f req/s  p50 %6.2f ms  p99 %6.2f ms  "
                                   "CPU %6.1f us/req%s"
@@ -319,9 +348,9 @@ def paired_ratio(results):
 
 
 def print_table(rows, used_wrk, args):
-    print("\n%s, gunicorn 1 sync worker, %d trials x %d s, %d connections, Python %s"
+    print("\n%s, gunicorn 1 sync worker, %d trials x %d s, %d connections, %s, Python %s"
           % ("wrk" if used_wrk else "Python client", args.trials, args.duration, args.connections,
-             sys.version.split()[0]))
+             "both servers at once" if args.together else "one server at a time", sys.version.split()[0]))
     head = ("app", "endpoint", "off req/s", "on req/s", "on/off", "goal", "paired", "CPU off", "CPU on",
             "+CPU", "off/on", "goal", "p50 off", "p50 on", "p99 off", "p99 on")
     fmt = "%-7s %-8s %9s %9s %6s %4s %6s  %7s %7s %5s %6s %4s  %7s %7s %7s %7s"
