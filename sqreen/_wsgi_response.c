@@ -57,14 +57,28 @@ static PyObject *allowlisted_name, *close_name, *write_name, *activate_name, *st
     *wanted_name, *current_name, *request_name, *status_name, *config_name, *fast_name, *environ_name,
     *route_reader_name, *file_wrapper_name;
 
-/* ``name`` from the namespace ``ns`` (a borrowed reference), or NULL with an error set. */
+/* ``name`` from the namespace ``ns`` (a new reference), or NULL with an error set. */
 static PyObject *
 lookup(PyObject *ns, PyObject *name)
 {
     PyObject *value = PyDict_GetItem(ns, name);
     if (value == NULL)
         PyErr_SetObject(PyExc_KeyError, name);
+    Py_XINCREF(value);
     return value;
+}
+
+/* ``ns[name](arg)``, or ``ns[name]()`` when ``arg`` is NULL (the function held while it runs). */
+static PyObject *
+call_named(PyObject *ns, PyObject *name, PyObject *arg)
+{
+    PyObject *function = lookup(ns, name), *result;
+
+    if (function == NULL)
+        return NULL;
+    result = arg == NULL ? CALL0(function) : CALL1(function, arg);
+    Py_DECREF(function);
+    return result;
 }
 
 /* Where the iteration is. */
@@ -122,8 +136,7 @@ end_request(Response *self)
     self->ended = 1;
     PyErr_Fetch(&type, &value, &tb); /* an error on its way out stays so */
     if (self->budget) {
-        PyObject *stop = lookup(budget_ns, stop_name);
-        result = stop == NULL ? NULL : CALL0(stop);
+        result = call_named(budget_ns, stop_name, NULL);
         if (result == NULL) {
             report("wsgi:end");
             goto done; /* as the Python version: the request is left current */
@@ -131,8 +144,7 @@ end_request(Response *self)
         Py_DECREF(result);
     }
     {
-        PyObject *activate = lookup(request_ns, activate_name);
-        result = activate == NULL ? NULL : CALL1(activate, self->previous ? self->previous : Py_None);
+        result = call_named(request_ns, activate_name, self->previous ? self->previous : Py_None);
         if (result == NULL)
             report("wsgi:end");
         else
@@ -640,8 +652,7 @@ serve(PyObject *module, PyObject *args)
     fast = PyObject_GetAttr(settings, fast_name); /* (ip_header, trusted, budget_ms), or None */
     if (fast == NULL || !PyTuple_CheckExact(fast) || PyTuple_GET_SIZE(fast) != 3)
         goto python;
-    function = lookup(request_ns, current_name);
-    current = function == NULL ? NULL : CALL0(function);
+    current = call_named(request_ns, current_name, NULL);
     if (current == NULL)
         goto python;
     if (current != Py_None) {
@@ -659,12 +670,12 @@ serve(PyObject *module, PyObject *args)
         goto begin_failed;
     request = PyObject_CallFunctionObjArgs(function, environ, PyTuple_GET_ITEM(fast, 0),
                                            PyTuple_GET_ITEM(fast, 1), NULL);
+    Py_DECREF(function);
     if (request == NULL)
         goto begin_failed;
     if (route_reader != Py_None && PyObject_SetAttr(request, route_reader_name, route_reader) < 0)
         goto begin_failed;
-    function = lookup(request_ns, activate_name);
-    value = function == NULL ? NULL : CALL1(function, request);
+    value = call_named(request_ns, activate_name, request);
     if (value == NULL)
         goto begin_failed;
     Py_DECREF(value);
@@ -674,14 +685,19 @@ serve(PyObject *module, PyObject *args)
         goto begin_failed;
     if (truth) {
         value = lookup(budget_ns, wanted_name);
-        if (value == NULL || !PyList_Check(value) || PyList_GET_SIZE(value) < 1)
+        if (value == NULL)
             goto begin_failed;
-        opened = PyObject_IsTrue(PyList_GET_ITEM(value, 0));
+        if (!PyList_Check(value) || PyList_GET_SIZE(value) < 1) {
+            Py_DECREF(value);
+            PyErr_SetString(PyExc_TypeError, "budget.wanted is not a one-item list");
+            goto begin_failed;
+        }
+        opened = PyObject_IsTrue(PyList_GET_ITEM(value, 0)); /* a bool, set by the budget module */
+        Py_DECREF(value);
         if (opened < 0)
             goto begin_failed;
         if (opened) {
-            function = lookup(budget_ns, start_name);
-            value = function == NULL ? NULL : CALL1(function, PyTuple_GET_ITEM(fast, 2));
+            value = call_named(budget_ns, start_name, PyTuple_GET_ITEM(fast, 2));
             if (value == NULL)
                 goto begin_failed;
             Py_DECREF(value);

@@ -6,8 +6,9 @@
  * ``[(input_tuple, value)]``. Long texts and odd inputs go back to Python (``configure()``).
  *
  * ``could_be_bent``: the current request's part of it, for sqreen._attack_report: False when there is
- * no request or no input of it occurs in ``text`` (then no check need run); True when one does, or
- * when it cannot tell cheaply (bytes, values that are not text, a long text with many inputs).
+ * no request or no input of it occurs in ``text`` (bytes decoded from UTF-8 as the checks do; then no
+ * check need run); True when one does, or when it cannot tell cheaply (values that are not text, a long
+ * text with many inputs). Bytes input values are decoded too.
  * CPython 2.7 and 3.6+.
  */
 #include <Python.h>
@@ -126,7 +127,9 @@ bent(PyObject *text)
     get = request_ns == NULL ? NULL : PyDict_GetItem(request_ns, current_name);
     if (get == NULL)
         return 1;
+    Py_INCREF(get); /* held while it runs */
     request = PyObject_CallFunctionObjArgs(get, NULL);
+    Py_DECREF(get);
     if (request == NULL) {
         PyErr_Clear();
         return 1;
@@ -135,7 +138,16 @@ bent(PyObject *text)
         Py_DECREF(request);
         return 0;
     }
-    if (!PyUnicode_Check(text)) {
+    if (PyUnicode_Check(text)) {
+        Py_INCREF(text);
+    } else if (PyBytes_Check(text)) { /* decoded as the checks decode it (str queries on Python 2) */
+        text = PyUnicode_DecodeUTF8(PyBytes_AS_STRING(text), PyBytes_GET_SIZE(text), "replace");
+        if (text == NULL) {
+            PyErr_Clear();
+            Py_DECREF(request);
+            return 1;
+        }
+    } else {
         Py_DECREF(request);
         return 1;
     }
@@ -143,6 +155,7 @@ bent(PyObject *text)
     if (PyUnicode_READY(text) < 0) {
         PyErr_Clear();
         Py_DECREF(request);
+        Py_DECREF(text);
         return 1;
     }
 #endif
@@ -172,18 +185,27 @@ bent(PyObject *text)
         if (!PyTuple_CheckExact(item) || PyTuple_GET_SIZE(item) < 3)
             goto done;
         value = PyTuple_GET_ITEM(item, 2);
-        if (!PyUnicode_Check(value))
-            goto done;
+        if (PyUnicode_Check(value)) {
+            Py_INCREF(value);
+        } else if (PyBytes_Check(value)) { /* as as_text() decodes it (header values on Python 2) */
+            value = PyUnicode_DecodeUTF8(PyBytes_AS_STRING(value), PyBytes_GET_SIZE(value), "replace");
+            if (value == NULL) {
+                PyErr_Clear();
+                goto done;
+            }
+        } else {
+            goto done; /* a number: the full check decides */
+        }
 #if PY_MAJOR_VERSION >= 3
         if (PyUnicode_READY(value) < 0) {
             PyErr_Clear();
+            Py_DECREF(value);
             goto done;
         }
 #endif
         length = TEXT_LENGTH(value);
-        if (length < min_length || length > size)
-            continue;
-        contains = PyUnicode_Contains(text, value);
+        contains = length < min_length || length > size ? 0 : PyUnicode_Contains(text, value);
+        Py_DECREF(value);
         if (contains != 0) {
             if (contains < 0)
                 PyErr_Clear();
@@ -193,6 +215,7 @@ bent(PyObject *text)
     answer = 0;
 done:
     Py_XDECREF(inputs);
+    Py_DECREF(text);
     return answer;
 }
 

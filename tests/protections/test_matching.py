@@ -203,7 +203,11 @@ def test_could_be_bent_answers_for_the_current_request(current_request):
     assert could_be_bent("SELECT * FROM users WHERE name = 'alice'") is True
     assert could_be_bent("SELECT * FROM t WHERE id = 42") is True
     assert could_be_bent("x") is False  # one-character values are never looked for
-    assert could_be_bent(b"SELECT 'bob'") is True  # bytes: the full check decides
+    assert could_be_bent(b"SELECT 'bob'") is False  # bytes: decoded as the checks decode them
+    assert could_be_bent("SELECT 'alice'".encode("utf-8")) is True
+    assert could_be_bent(7) is True  # no text: the full check decides
+    request._cache["inputs"] = (("header", "h", b"bob"),)  # bytes (Python 2's headers), decoded
+    assert could_be_bent("SELECT 'bob'") is True and could_be_bent("SELECT 'al'") is False
     request._cache["inputs"] = (("json", "n", 7),)  # a value that is no text: the full check decides
     assert could_be_bent("SELECT 8") is True
 
