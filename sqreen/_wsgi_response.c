@@ -607,7 +607,7 @@ call2(PyObject *f, PyObject *a, PyObject *b)
 }
 
 #define SERVE_DOC \
-    "serve(app, environ, start_response, route_reader=None)\n\n" \
+    "serve($module, app, environ, start_response, route_reader=None)\n--\n\n" \
     "Call the WSGI ``app`` under the agent's request handling (sqreen.wsgi.serve, compiled: the common\n" \
     "request here, any other in sqreen.wsgi._py_serve)."
 

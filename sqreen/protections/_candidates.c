@@ -260,12 +260,12 @@ configure(PyObject *module, PyObject *args)
 
 static PyMethodDef module_methods[] = {
     {"candidates", candidates, METH_VARARGS,
-     "candidates(text, inputs, min_length=2)\n\n"
+     "candidates($module, text, inputs, min_length=2)\n--\n\n"
      "``[(input_tuple, value)]`` for each input whose text value could occur in ``text`` (see\n"
      "sqreen.protections._matching.candidates)."},
     {"configure", configure, METH_VARARGS, "configure(long_text, as_text, probe_from)"},
     {"could_be_bent", could_be_bent, METH_O,
-     "could_be_bent(text)\n\n"
+     "could_be_bent($module, text, /)\n--\n\n"
      "False when no request is current or none of its inputs occurs in ``text``; else True."},
     {"configure_request", configure_request, METH_VARARGS,
      "configure_request(vars(sqreen._request), min_length)"},

@@ -565,3 +565,11 @@ def test_serving_leaves_no_reference_behind(agent):
     gc.collect()
     assert (sys.getrefcount(body), sys.getrefcount(environ), sys.getrefcount(start_response)) == before
     assert len(gc.get_objects()) - objects < 50
+
+
+@pytest.mark.skipif(sys.version_info < (3,), reason="no signatures of builtins on Python 2")
+def test_serve_has_its_documented_signature():
+    import inspect
+
+    names = ["app", "environ", "start_response", "route_reader"]
+    assert list(inspect.signature(wsgi.serve).parameters) == names
