@@ -51,15 +51,21 @@ candidates(PyObject *module, PyObject *args)
     size = TEXT_LENGTH(text);
     if (size >= probe_from || !(PyTuple_CheckExact(inputs) || PyList_CheckExact(inputs)))
         goto python;
-    seq = PySequence_Fast(inputs, "inputs");
-    if (seq == NULL)
-        return NULL;
+    /* a list is copied: as_text() may run code of a value's own, which could change it under the loop */
+    if (PyTuple_CheckExact(inputs)) {
+        Py_INCREF(inputs);
+        seq = inputs;
+    } else {
+        seq = PyList_AsTuple(inputs);
+        if (seq == NULL)
+            return NULL;
+    }
     found = PyList_New(0);
     if (found == NULL)
         goto failed;
-    count = PySequence_Fast_GET_SIZE(seq);
+    count = PyTuple_GET_SIZE(seq);
     for (i = 0; i < count; i++) {
-        item = PySequence_Fast_GET_ITEM(seq, i);
+        item = PyTuple_GET_ITEM(seq, i);
         if (!PyTuple_CheckExact(item) || PyTuple_GET_SIZE(item) < 3) {
             Py_CLEAR(found);
             Py_CLEAR(seq);

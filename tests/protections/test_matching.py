@@ -234,3 +234,18 @@ def test_the_sql_check_answers_the_same_with_or_without_the_compiled_first_test(
                                        list(reported))
     assert answers[True] == answers[False]
     assert answers[True][0] == ["event", None, None, "event"]
+
+
+def test_a_list_of_inputs_changed_while_it_is_searched_is_no_harm():
+    items = []
+
+    class Sneaky(int):  # its text form empties the list being searched
+        def __str__(self):
+            del items[:]
+            return "12"
+
+        __unicode__ = __str__
+
+    items.extend([("json", "a", Sneaky(12)), ("query", "b", "zz"), ("query", "c", "yy")])
+    found = [item[1] for item, value in _matching.candidates("12 zz yy", items)]
+    assert found[0] == "a" and set(found) <= {"a", "b", "c"}
